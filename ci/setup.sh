@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# ci/setup.sh: install everything skipbench needs, idempotently (a second run only checks).
+#   - Debian packages (apt): compilers' libraries and the embedded corpus (see README "Dependencies").
+#   - A project-local .venv with the pinned torch wheel; its LibTorch is what CMake builds against.
+# Safe to run repeatedly; prints one line per step it skips or does.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+TORCH_VERSION="2.11.0"
+APT_PACKAGES=(
+  cmake ninja-build g++ python3-venv
+  libboost-json1.81-dev     # JSON config, reports (Boost.JSON)
+  libgtest-dev googletest   # unit tests
+  libbenchmark-dev          # micro-benchmarks
+  libcli11-dev              # command-line parsing
+  libfmt-dev                # formatting of progress lines and errors
+  fortunes                  # embedded default corpus (real English text, no download)
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    $SUDO apt-get update -qq && $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+else
+  echo "setup: Debian packages present"
+fi
+
+PY="${SKIPBENCH_PYTHON:-python3}"
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+have=$(.venv/bin/python -c 'import torch;print(torch.__version__.split("+")[0])' 2>/dev/null || true)
+if [[ "$have" != "$TORCH_VERSION" ]]; then
+  echo "setup: installing torch==$TORCH_VERSION into .venv (a few GB, once)"
+  .venv/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+else
+  echo "setup: .venv has torch $have"
+fi

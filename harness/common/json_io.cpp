@@ -1,0 +1,133 @@
+// json_io.cpp: see json_io.h.
+#include "harness/common/json_io.h"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "harness/common/error.h"
+
+namespace skipbench {
+namespace json = boost::json;
+
+namespace {
+void line_col(const std::string& text, size_t offset, size_t& line, size_t& col) {
+  line = 1;
+  col = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+}
+
+void pretty(std::ostringstream& os, const json::value& v, int indent) {
+  const std::string pad(indent, ' ');
+  switch (v.kind()) {
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      if (o.empty()) {
+        os << "{}";
+        return;
+      }
+      os << "{\n";
+      size_t i = 0;
+      for (const auto& kv : o) {
+        os << pad << "  " << json::serialize(json::value(kv.key())) << ": ";
+        pretty(os, kv.value(), indent + 2);
+        os << (++i < o.size() ? ",\n" : "\n");
+      }
+      os << pad << "}";
+      return;
+    }
+    case json::kind::array: {
+      const auto& a = v.get_array();
+      bool flat = true;
+      for (const auto& e : a) flat = flat && !e.is_object() && !e.is_array();
+      if (flat) {  // short numeric arrays stay on one line
+        os << json::serialize(v);
+        return;
+      }
+      os << "[\n";
+      for (size_t i = 0; i < a.size(); ++i) {
+        os << pad << "  ";
+        pretty(os, a[i], indent + 2);
+        os << (i + 1 < a.size() ? ",\n" : "\n");
+      }
+      os << pad << "]";
+      return;
+    }
+    default:
+      os << json::serialize(v);
+  }
+}
+}  // namespace
+
+json::value read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open file (check the path)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  json::parse_options opts;
+  opts.allow_comments = true;
+  opts.allow_trailing_commas = true;
+  json::stream_parser p({}, opts);
+  boost::system::error_code ec;
+  size_t n = p.write_some(text.data(), text.size(), ec);
+  if (!ec) p.finish(ec);
+  if (ec) {
+    size_t line, col;
+    line_col(text, n, line, col);
+    throw Error(path + ":" + std::to_string(line) + ":" + std::to_string(col) + ": malformed JSON (" + ec.message() +
+                ")");
+  }
+  return p.release();
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(tmp + ": cannot write (check that the directory exists and is writable)");
+    out << text;
+    out.flush();
+    if (!out) throw Error(tmp + ": write failed (disk full?)");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot rename temporary file into place");
+  }
+}
+
+std::string pretty_json(const json::value& v) {
+  std::ostringstream os;
+  pretty(os, v, 0);
+  os << "\n";
+  return os.str();
+}
+
+const json::value* find_path(const json::value& root, const std::string& dotted) {
+  const json::value* cur = &root;
+  size_t start = 0;
+  while (start <= dotted.size()) {
+    size_t dot = dotted.find('.', start);
+    std::string key = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!cur->is_object()) return nullptr;
+    const auto& o = cur->get_object();
+    auto it = o.find(key);
+    if (it == o.end()) return nullptr;
+    cur = &it->value();
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return cur;
+}
+
+}  // namespace skipbench

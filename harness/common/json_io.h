@@ -1,0 +1,21 @@
+// json_io.h: JSON file reading with errors that name the file, pretty printing, and atomic writes
+// (temp file + rename, so a report or checkpoint is either the old one or the new one, never half of one).
+#pragma once
+#include <boost/json/value.hpp>
+#include <string>
+
+namespace skipbench {
+
+// Parses a JSON file; throws Error("<path>: <what>") on a missing file or malformed JSON (with line:column).
+boost::json::value read_json_file(const std::string& path);
+
+// Writes text to path atomically: path.tmp.<pid> then rename(2). Creates no parent directories.
+void write_file_atomic(const std::string& path, const std::string& text);
+
+// Human-readable JSON (2-space indent, one key per line); numbers keep full precision.
+std::string pretty_json(const boost::json::value& v);
+
+// Looks up a dotted path ("a.b.c") in an object; returns nullptr when any part is missing.
+const boost::json::value* find_path(const boost::json::value& root, const std::string& dotted);
+
+}  // namespace skipbench

@@ -1,0 +1,100 @@
+// shard.cpp: see shard.h.
+#include "harness/data/shard.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "harness/common/error.h"
+#include "harness/common/json_io.h"
+
+namespace skipbench::data {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "shards are little-endian; this reader maps them directly");
+
+void write_shard(const std::string& path, const std::vector<uint16_t>& tokens) {
+  std::string bytes(kHeaderBytes + tokens.size() * sizeof(uint16_t), '\0');
+  int32_t header[kHeaderInts] = {};
+  header[0] = kShardMagic;
+  header[1] = kShardVersion;
+  require(tokens.size() <= static_cast<size_t>(INT32_MAX), path + ": too many tokens for one shard");
+  header[2] = static_cast<int32_t>(tokens.size());
+  std::memcpy(bytes.data(), header, kHeaderBytes);
+  if (!tokens.empty()) std::memcpy(bytes.data() + kHeaderBytes, tokens.data(), tokens.size() * sizeof(uint16_t));
+  write_file_atomic(path, bytes);
+}
+
+Shard::Shard(const std::string& path, int64_t vocab_size) : path_(path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw Error(path + ": cannot open shard (" + std::strerror(errno) + ")");
+  struct stat st {};
+  ::fstat(fd, &st);
+  const size_t bytes = static_cast<size_t>(st.st_size);
+  if (bytes < kHeaderBytes) {
+    ::close(fd);
+    throw Error(path + ": truncated shard: " + std::to_string(bytes) + " bytes, shorter than the 1024-byte header");
+  }
+  map_ = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map_ == MAP_FAILED) {
+    map_ = nullptr;
+    throw Error(path + ": cannot memory-map shard");
+  }
+  map_bytes_ = bytes;
+  const auto* header = static_cast<const int32_t*>(map_);
+  auto fail = [&](const std::string& msg) {
+    ::munmap(map_, map_bytes_);
+    map_ = nullptr;
+    throw Error(path + ": " + msg);
+  };
+  if (header[0] != kShardMagic)
+    fail("not an llm.c token shard: magic " + std::to_string(header[0]) + ", expected " + std::to_string(kShardMagic) +
+         " (write shards with `skipbench data` or llm.c's tokenizers)");
+  if (header[1] != kShardVersion)
+    fail("unsupported shard version " + std::to_string(header[1]) + ", expected " + std::to_string(kShardVersion) +
+         " (uint16 tokens)");
+  if (header[2] < 0) fail("negative token count " + std::to_string(header[2]) + " in the header");
+  count_ = static_cast<size_t>(header[2]);
+  const size_t expect = kHeaderBytes + count_ * sizeof(uint16_t);
+  if (bytes < expect)
+    fail("truncated shard: header says " + std::to_string(count_) + " tokens (" + std::to_string(expect) +
+         " bytes) but the file has " + std::to_string(bytes) + " bytes; re-copy or regenerate it");
+  if (bytes > expect)
+    fail("token count mismatch: header says " + std::to_string(count_) + " tokens but the file holds " +
+         std::to_string((bytes - kHeaderBytes) / sizeof(uint16_t)) + "; the header or the file is corrupt");
+  tokens_ = reinterpret_cast<const uint16_t*>(static_cast<const char*>(map_) + kHeaderBytes);
+  const uint16_t* mx = std::max_element(tokens_, tokens_ + count_);
+  if (count_ > 0 && static_cast<int64_t>(*mx) >= vocab_size)
+    fail("token id " + std::to_string(*mx) + " at position " + std::to_string(mx - tokens_) +
+         " is >= model.vocab_size " + std::to_string(vocab_size) + " (raise model.vocab_size or use matching data)");
+}
+
+Shard::~Shard() {
+  if (map_) ::munmap(map_, map_bytes_);
+}
+
+Shard::Shard(Shard&& o) noexcept
+    : path_(std::move(o.path_)), map_(o.map_), map_bytes_(o.map_bytes_), tokens_(o.tokens_), count_(o.count_) {
+  o.map_ = nullptr;
+}
+
+std::vector<std::string> expand_glob(const std::string& pattern, const std::string& what) {
+  glob_t g{};
+  int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+  std::vector<std::string> out;
+  if (rc == 0)
+    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  ::globfree(&g);
+  if (out.empty())
+    throw Error(what + ": no files match '" + pattern +
+                "' (for the embedded data run `build/skipbench data embed`, or point " + what + " at your shards)");
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace skipbench::data

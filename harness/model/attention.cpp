@@ -1,0 +1,67 @@
+// attention.cpp: see attention.h. The math path: scores = q k^T / sqrt(d_h) + causal mask + gate bias, softmax in
+// fp32, then P v. Readable and exact on CPU; a fused GPU path comes with the CUDA work.
+#include "harness/model/attention.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "harness/common/error.h"
+
+namespace skipbench {
+
+AttentionGate parse_attention_gate(const std::string& s) {
+  if (s == "key") return AttentionGate::key;
+  if (s == "none") return AttentionGate::none;
+  if (s == "reference") return AttentionGate::reference;
+  throw Error("attention_gate: unknown value '" + s + "' (choose key, none or reference)");
+}
+
+const char* to_string(AttentionGate g) {
+  switch (g) {
+    case AttentionGate::none: return "none";
+    case AttentionGate::key: return "key";
+    case AttentionGate::reference: return "reference";
+  }
+  return "?";
+}
+
+AttentionImpl::AttentionImpl(int64_t dim, int64_t nh, int64_t nkv) : n_heads(nh), n_kv_heads(nkv), head_dim(dim / nh) {
+  using torch::nn::LinearOptions;
+  wq = register_module("wq", torch::nn::Linear(LinearOptions(dim, nh * head_dim).bias(false)));
+  wk = register_module("wk", torch::nn::Linear(LinearOptions(dim, nkv * head_dim).bias(false)));
+  wv = register_module("wv", torch::nn::Linear(LinearOptions(dim, nkv * head_dim).bias(false)));
+  wo = register_module("wo", torch::nn::Linear(LinearOptions(nh * head_dim, dim).bias(false)));
+}
+
+torch::Tensor attention_gate_bias(const torch::Tensor& gate, AttentionGate mode) {
+  if (!gate.defined() || mode == AttentionGate::none) return {};
+  auto lg = torch::log(gate.to(torch::kFloat32).clamp(kGateLogFloor, 1.0));  // [B, T]
+  const auto B = gate.size(0), T = gate.size(1);
+  if (mode == AttentionGate::key) return lg.view({B, 1, 1, T});  // same for every query i, varies with key j
+  return lg.view({B, 1, T, 1});                                  // reference: varies with the query i only
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
+                                     AttentionGate mode) {
+  const auto B = x.size(0), T = x.size(1);
+  auto q = apply_rope(wq(x).view({B, T, n_heads, head_dim}), rope).transpose(1, 2);     // [B, H, T, hd]
+  auto k = apply_rope(wk(x).view({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);  // [B, Hkv, T, hd]
+  auto v = wv(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
+  if (n_kv_heads != n_heads) {  // grouped-query attention: each kv head serves n_heads / n_kv_heads query heads
+    const auto rep = n_heads / n_kv_heads;
+    k = k.repeat_interleave(rep, 1);
+    v = v.repeat_interleave(rep, 1);
+  }
+  auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32) / std::sqrt(static_cast<double>(head_dim));
+  auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
+  scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
+  auto bias = attention_gate_bias(gate, mode);
+  if (bias.defined()) scores = scores + bias;
+  auto probs = torch::softmax(scores, -1);
+  if (keep_probs) last_probs = probs.detach();
+  auto out = torch::matmul(probs.to(v.scalar_type()), v);  // [B, H, T, hd]
+  return wo(out.transpose(1, 2).reshape({B, T, n_heads * head_dim}));
+}
+
+}  // namespace skipbench

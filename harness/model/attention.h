@@ -1,0 +1,45 @@
+// attention.h: causal grouped-query self-attention with RoPE, softmax in fp32, and the skip-middle gate term.
+//
+// The gate term (AttentionGate) is where the paper and its released code differ (../shared/research/paper.md §1.4):
+//   key       (the paper)   logit[i, j] += ln(clamp(g_j, 1e-6, 1)): a skipped position j gets ~0 weight from
+//                           every later query, so later tokens cannot read its stale residual.
+//   reference (the code)    logit[i, j] += ln(clamp(g_i, 1e-6, 1)): indexed by the query; a per-row constant,
+//                           which softmax cancels, so it is a numerical no-op (tests show it).
+//   none                    no term.
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+
+#include "harness/model/rope.h"
+
+namespace skipbench {
+
+enum class AttentionGate { none, key, reference };
+AttentionGate parse_attention_gate(const std::string& s);  // throws Error on an unknown name
+const char* to_string(AttentionGate g);
+
+constexpr double kGateLogFloor = 1e-6;  // ln(1e-6) = -13.8: the weight left on a fully skipped key
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(int64_t dim, int64_t n_heads, int64_t n_kv_heads);
+  // x: [B, T, dim]; gate: undefined (no gating) or [B, T] in [0, 1]. Returns [B, T, dim].
+  torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
+                        AttentionGate mode);
+  // Attention probabilities of the last forward, [B, H, T, T], kept only when keep_probs is set (tests, analysis).
+  bool keep_probs = false;
+  torch::Tensor last_probs;
+
+  torch::nn::Linear wq{nullptr}, wk{nullptr}, wv{nullptr}, wo{nullptr};
+  int64_t n_heads, n_kv_heads, head_dim;
+};
+TORCH_MODULE(Attention);
+
+// The additive term for the attention logits, broadcastable to [B, H, T, T]; undefined when mode is none or
+// gate is undefined. Exposed for tests and for fused attention paths.
+torch::Tensor attention_gate_bias(const torch::Tensor& gate, AttentionGate mode);
+
+}  // namespace skipbench

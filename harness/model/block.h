@@ -1,0 +1,32 @@
+// block.h: one decoder block with an optional per-token gate g in [0, 1] on both sub-layers.
+//   sandwich (the paper's, a.k.a. peri-LN):  h = x + g * PostNorm(Attn(PreNorm(x)));  out = h + g * PostNorm(FFN(PreNorm(h)))
+//   pre      (Pre-LN):                       h = x + g * Attn(PreNorm(x));            out = h + g * FFN(PreNorm(h))
+// With g = 0 a token's residual passes through unchanged; an undefined gate means g = 1 (dense).
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "harness/config/config.h"
+#include "harness/model/attention.h"
+#include "harness/model/rmsnorm.h"
+#include "harness/model/swiglu.h"
+
+namespace skipbench {
+
+enum class NormScheme { sandwich, pre };
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const ModelConfig& cfg);
+  torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
+                        AttentionGate mode);
+
+  NormScheme scheme;
+  Attention attention{nullptr};
+  SwiGLU feed_forward{nullptr};
+  RMSNorm pre_attention_norm{nullptr}, post_attention_norm{nullptr};      // post_* only with sandwich
+  RMSNorm pre_feed_forward_norm{nullptr}, post_feed_forward_norm{nullptr};
+};
+TORCH_MODULE(Block);
+
+}  // namespace skipbench

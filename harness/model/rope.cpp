@@ -1,0 +1,27 @@
+// rope.cpp: see rope.h.
+#include "harness/model/rope.h"
+
+#include <torch/torch.h>
+
+namespace skipbench {
+
+RopeTables rope_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::Device& device) {
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  auto i = torch::arange(0, head_dim / 2, opts);
+  auto inv_freq = torch::pow(theta, -2.0 * i / static_cast<double>(head_dim));
+  auto pos = torch::arange(0, seq_len, opts);
+  auto angles = torch::outer(pos, inv_freq);  // [T, hd/2], in fp64 so long sequences keep their phase
+  return {angles.cos().to(torch::kFloat32).to(device), angles.sin().to(torch::kFloat32).to(device)};
+}
+
+torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& tables) {
+  const auto B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3);
+  auto xf = x.to(torch::kFloat32).reshape({B, T, H, D / 2, 2});
+  auto a = xf.select(-1, 0), b = xf.select(-1, 1);
+  auto c = tables.cos.slice(0, 0, T).view({1, T, 1, D / 2});
+  auto s = tables.sin.slice(0, 0, T).view({1, T, 1, D / 2});
+  auto out = torch::stack({a * c - b * s, a * s + b * c}, -1).reshape({B, T, H, D});
+  return out.to(x.scalar_type());
+}
+
+}  // namespace skipbench

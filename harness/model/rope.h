@@ -1,0 +1,18 @@
+// rope.h: rotary position embedding (Su et al. 2024), Llama's interleaved-pair ("complex") form: channel pairs
+// (2i, 2i+1) of each head rotate by angle pos * theta^(-2i/head_dim). Applied in fp32, cast back.
+#pragma once
+#include <torch/types.h>
+
+namespace skipbench {
+
+struct RopeTables {
+  torch::Tensor cos, sin;  // [T, head_dim/2], fp32
+};
+
+// Tables for positions 0..seq_len-1.
+RopeTables rope_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::Device& device);
+
+// x: [B, T, H, head_dim]; row t of x uses row t of the tables (pass gathered rows to keep original positions).
+torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& tables);
+
+}  // namespace skipbench

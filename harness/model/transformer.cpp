@@ -1,0 +1,72 @@
+// transformer.cpp: see transformer.h.
+#include "harness/model/transformer.h"
+
+#include <torch/torch.h>
+
+namespace skipbench {
+
+TransformerImpl::TransformerImpl(const ModelConfig& c, std::shared_ptr<GatePolicy> g) : cfg(c), gates(std::move(g)) {
+  tok_embeddings = register_module("tok_embeddings", torch::nn::Embedding(cfg.vocab_size, cfg.dim));
+  input_norm = register_module("input_norm", RMSNorm(cfg.dim, cfg.norm_eps));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    blocks.emplace_back(cfg);
+    layers->push_back(blocks.back());
+  }
+  output_norm = register_module("output_norm", RMSNorm(cfg.dim, cfg.norm_eps));
+  output = register_module("output", torch::nn::Linear(torch::nn::LinearOptions(cfg.dim, cfg.vocab_size).bias(false)));
+  if (gates) register_module("gates", gates);
+  rope_ = rope_tables(cfg.max_seq_len, cfg.head_dim(), cfg.rope_theta, torch::kCPU);
+  init_weights();
+}
+
+void TransformerImpl::init_weights() {
+  torch::NoGradGuard ng;
+  for (auto& m : modules(/*include_self=*/false)) {
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      lin->weight.normal_(0.0, cfg.init_std);
+      if (lin->bias.defined()) lin->bias.zero_();
+    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
+      emb->weight.normal_(0.0, cfg.init_std);
+    } else if (auto* norm = m->as<RMSNorm>()) {
+      norm->weight.fill_(1.0);
+    }
+  }
+}
+
+ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
+  const auto B = tokens.size(0), T = tokens.size(1);
+  TORCH_CHECK(T <= cfg.max_seq_len, "sequence length ", T, " exceeds model.max_seq_len ", cfg.max_seq_len);
+  if (rope_.cos.device() != tokens.device()) rope_ = {rope_.cos.to(tokens.device()), rope_.sin.to(tokens.device())};
+  RopeTables rope{rope_.cos.slice(0, 0, T), rope_.sin.slice(0, 0, T)};
+
+  ForwardOutput out;
+  auto h = input_norm(tok_embeddings(tokens));
+  const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
+  if (gates) gates->begin(B, T);
+  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    torch::Tensor g = gates ? gates->gate(l, h, out) : torch::Tensor();
+    if (g.defined()) out.gates.push_back(g);
+    h = blocks[l]->forward(h, rope, g, mode);
+    out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
+  }
+  out.logits = output(output_norm(h));
+  return out;
+}
+
+ParamGroups param_groups(TransformerImpl& model) {
+  ParamGroups g;
+  for (auto& item : model.named_parameters(/*recurse=*/true)) {
+    const std::string& name = item.key();
+    if (name.rfind("gates.", 0) == 0) {
+      g.masks.emplace_back(name, item.value());
+    } else if (name.find("norm.weight") != std::string::npos) {
+      g.norms.emplace_back(name, item.value());
+    } else {
+      g.default_group.emplace_back(name, item.value());
+    }
+  }
+  return g;
+}
+
+}  // namespace skipbench

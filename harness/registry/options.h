@@ -1,0 +1,31 @@
+// options.h: typed plugin options. A plugin (variant or gate controller) declares its options with defaults and,
+// for strings, the allowed choices; resolve_options() fills defaults into what a config gave and refuses unknown
+// keys, wrong types and values outside the choices, naming the plugin and the option.
+#pragma once
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <string>
+#include <vector>
+
+namespace skipbench {
+
+struct OptionSpec {
+  enum class Kind { Bool, Int, Number, String, NumberOrList };
+  std::string name;
+  Kind kind;
+  boost::json::value default_value;
+  std::string help;
+  std::vector<std::string> choices;  // String only; empty: any string
+};
+
+// `where` names the config location in errors, e.g. "variant.options" or "train.controller.options".
+boost::json::object resolve_options(const std::string& plugin, const std::vector<OptionSpec>& specs,
+                                    const boost::json::object& given, const std::string& where);
+
+// A JSON description of specs for `skipbench variants` (name, type, default, choices, help).
+boost::json::array describe_options(const std::vector<OptionSpec>& specs);
+
+// Reads an option that is either one number (for every layer) or a list of n numbers (one per layer).
+std::vector<double> number_or_list(const boost::json::value& v, size_t n, const std::string& what);
+
+}  // namespace skipbench

@@ -1,0 +1,60 @@
+// gate_controller.h: the gate-regulariser plugin interface. A controller adds a loss on the per-layer gates to
+// the cross-entropy of every micro-batch, and may adapt its coefficients once per optimizer step from that step's
+// gate statistics (the released code's adaptive / proportional controllers; see ../shared/research/paper.md §2).
+// Plugins live in variants/controllers/ and register themselves like variants do.
+#pragma once
+#include <torch/types.h>
+
+#include <boost/json/object.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/config/config.h"
+#include "harness/registry/options.h"
+
+namespace skipbench {
+
+// Per-layer gate statistics over all tokens of one optimizer step (all micro-batches).
+struct GateStepStats {
+  std::vector<double> mean;  // E[g] per layer
+  std::vector<double> var;   // E[g^2] - E[g]^2 per layer
+};
+
+class GateController {
+ public:
+  virtual ~GateController() = default;
+  // Regularisation term for one micro-batch; gates: L tensors [B, T]. Returns a 0-d tensor (0 when unused).
+  virtual torch::Tensor loss(const std::vector<torch::Tensor>& gates) = 0;
+  // Called once per optimizer step, after all micro-batches, before the parameter update.
+  virtual void update(const GateStepStats& stats) {}
+  // The controller's state (coefficients, EMAs), for metrics.jsonl and run.json.
+  virtual boost::json::object state() const { return {}; }
+};
+
+struct ControllerSpec {
+  std::string name;
+  std::string description;
+  std::vector<OptionSpec> options;
+  std::function<std::unique_ptr<GateController>(int64_t n_layers, const boost::json::object& options)> build;
+};
+
+class ControllerRegistry {
+ public:
+  static ControllerRegistry& instance();
+  void add(ControllerSpec spec);
+  const ControllerSpec& get(const std::string& name) const;  // throws Error listing known names
+  std::vector<const ControllerSpec*> all() const;
+
+ private:
+  std::vector<ControllerSpec> specs_;
+};
+
+struct RegisterController {
+  explicit RegisterController(ControllerSpec spec) { ControllerRegistry::instance().add(std::move(spec)); }
+};
+
+std::unique_ptr<GateController> build_controller(int64_t n_layers, const PluginConfig& controller);
+
+}  // namespace skipbench

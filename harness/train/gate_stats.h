@@ -1,0 +1,37 @@
+// gate_stats.h: per-layer gate metrics accumulated over many tokens (a step's micro-batches, or a whole
+// validation pass): means and variances of the soft masks s_l, accumulated masks S_l and gates g_l, the fraction
+// of zero gates (|g| < zero_eps: the tokens that skip that block, the "sparsity" FLOPs use), and the mean residual
+// L2 norm after each block. Sums are kept in fp64 so results do not depend on how tokens are split into batches.
+#pragma once
+#include <boost/json/object.hpp>
+#include <vector>
+
+#include "harness/model/transformer.h"
+
+namespace skipbench {
+
+class GateStatsAccumulator {
+ public:
+  GateStatsAccumulator(int64_t n_layers, double zero_eps) : L_(n_layers), eps_(zero_eps) {}
+  void add(const ForwardOutput& out);  // no gradients taken
+  bool gated() const { return !gate_sum_.empty(); }
+  double tokens() const { return tokens_; }
+
+  std::vector<double> gate_mean() const;
+  std::vector<double> gate_var() const;
+  std::vector<double> zero_fraction() const;  // per layer; all 0 for a dense model
+  boost::json::object to_json() const;        // every metric per layer, plus mean zero fraction ("sparsity")
+
+ private:
+  struct Moments {
+    std::vector<double> sum, sumsq;
+  };
+  static void add_moments(Moments& m, const std::vector<torch::Tensor>& xs);
+  int64_t L_;
+  double eps_;
+  double tokens_ = 0;
+  std::vector<double> gate_sum_, gate_sumsq_, zeros_;
+  Moments soft_, accum_, resid_;
+};
+
+}  // namespace skipbench

@@ -1,0 +1,32 @@
+// trainer.h: one complete training run. Validates everything first (variant, controller, data), so a bad input
+// fails before any output exists; then trains with AdamW over three parameter groups, warm-up + cosine schedule,
+// gradient accumulation up to the global batch, the gate controller's loss and updates, validation every
+// val_every steps and at the end over the whole fixed validation split; and writes metrics.jsonl and run.json.
+// With one seed, two CPU runs (same thread count) give bit-identical loss curves.
+#pragma once
+#include <boost/json/object.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "harness/config/config.h"
+
+namespace skipbench {
+
+struct TrainOptions {
+  std::ostream* progress = nullptr;  // live progress lines (step, loss, tok/s, ETA); null: silent
+};
+
+struct TrainResult {
+  std::string status;               // "completed" or "diverged"
+  std::vector<double> train_loss;   // cross-entropy per optimizer step (mean over its micro-batches)
+  std::vector<int64_t> val_steps;   // steps after which validation ran
+  std::vector<double> val_loss;     // mean cross-entropy over the validation split, per validation
+  boost::json::object report;       // the run.json document
+  std::string report_path;          // empty when out_dir was empty
+};
+
+// out_dir: created if missing; empty: write nothing (tests).
+TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOptions& opts = {});
+
+}  // namespace skipbench

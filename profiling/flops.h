@@ -1,0 +1,50 @@
+// flops.h: estimated FLOPs of a model, per sequence of model.max_seq_len tokens, from the config and the measured
+// per-layer gate sparsity (the fraction of tokens whose gate is below zero_eps at that layer).
+//
+// Two modes:
+//   reference  exactly the released code's analysis/estimate_flops.py: forward only; RMSNorm, SiLU, softmax,
+//              sqrt and exp constants; attention over the full T x T; and its factor 2 on the block FLOPs
+//              (paper.md §4.3 argues it double-counts). Sparsity enters as the mean over layers; the total is
+//              truncated to an integer as the code does. Training FLOPs as its plot script: forward x sequences.
+//   standard   matmul FLOPs only, 2 per multiply-add (the PaLM/Chinchilla convention used for MFU): Q/K/V/O and
+//              SwiGLU projections, the LM head, the gate linears, and attention scores and values over the full
+//              T x T (4*T*d per token per layer; causal kernels skip about half of that work). Norms, softmax and
+//              element-wise ops are not counted. Each block is scaled by (1 - its sparsity). Training = 3 x forward.
+#pragma once
+#include <boost/json/object.hpp>
+#include <string>
+#include <vector>
+
+#include "harness/config/config.h"
+
+namespace skipbench {
+
+enum class FlopsMode { reference, standard };
+FlopsMode parse_flops_mode(const std::string& s);  // throws Error
+const char* to_string(FlopsMode m);
+
+struct FlopsEstimate {
+  FlopsMode mode;
+  double seq_len;
+  std::vector<std::pair<std::string, double>> components;  // per sequence, forward
+  double forward_per_sequence = 0;
+  double forward_per_token = 0;
+  double training_per_token = 0;  // reference: = forward (the code's convention); standard: 3 x forward
+  double mean_sparsity = 0;
+  boost::json::object to_json() const;
+};
+
+// layer_sparsity: empty (dense, 0), one value (all layers), or n_layers values. `gated`: count the gate linears.
+FlopsEstimate estimate_flops(const ModelConfig& cfg, bool gated, const std::vector<double>& layer_sparsity,
+                             FlopsMode mode);
+
+// The released code's building blocks (per sequence), exposed for tests against hand computations.
+namespace reference_flops {
+double rms_norm(const ModelConfig& c);
+double swiglu(const ModelConfig& c);
+double attention(const ModelConfig& c);
+double block(const ModelConfig& c);
+double transformer(const ModelConfig& c, bool sparse, double sparsity);
+}  // namespace reference_flops
+
+}  // namespace skipbench

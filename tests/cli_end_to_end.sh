@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# cli_end_to_end.sh: the user's path through the CLI: build the embedded data, list variants, estimate FLOPs,
+# train a dense and a gated run for a few steps, and check both reports.
+# Usage: cli_end_to_end.sh path/to/skipbench   (run from the repository root)
+set -euo pipefail
+bin="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [[ ! -d /usr/share/games/fortunes ]]; then echo "fortunes not installed: run bash ci/setup.sh"; exit 1; fi
+"$bin" data embed --out "$tmp/data"
+"$bin" variants | python3 -c 'import json,sys; d=json.load(sys.stdin); n={v["name"] for v in d["variants"]}; assert {"dense","skip_middle"} <= n, n; assert {"none","sparsity"} <= {c["name"] for c in d["controllers"]}'
+"$bin" flops --config configs/paper-12l.json --set variant.name=dense --mode reference \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["forward_per_sequence"] == 626071654400, d'
+"$bin" flops --config configs/paper-12l.json --mode standard --sparsity 0.5 \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); assert abs(d["mean_sparsity"]-0.5) < 1e-12 and d["training_per_token"] < 1e9, d'
+small=(--set model.dim=32 --set model.n_layers=4 --set model.max_seq_len=32 --set train.batch_size=4
+       --set train.micro_batch_size=2 --set train.steps=4 --set train.val_every=2 --set train.val_max_batches=4
+       --set "data.train=$tmp/data/train_*.bin" --set "data.val=$tmp/data/val_*.bin")
+for v in dense skip_middle; do
+  "$bin" train --config configs/tiny.json "${small[@]}" --set variant.name=$v --out "$tmp/run_$v"
+  python3 - "$tmp/run_$v" "$v" <<'PY'
+import json, sys
+d, v = sys.argv[1], sys.argv[2]
+r = json.load(open(f"{d}/run.json"))
+assert r["schema"] == "skipbench.run" and r["status"] == "completed", r.get("status")
+assert r["variant"]["name"] == v and r["config"]["model"]["n_layers"] == 4
+assert r["val_curve"]["step"] == [2, 4], r["val_curve"]
+assert len(r["train_curve"]["loss"]) == 4
+for k in ("git", "versions", "hardware"): assert k in r["provenance"], k
+assert r["flops"]["inference_at_val_sparsity"]["reference"]["forward_per_sequence"] > 0
+lines = [json.loads(l) for l in open(f"{d}/metrics.jsonl")]
+assert [l["step"] for l in lines if l["kind"] == "train"] == [0, 1, 2, 3]
+assert sum(l["kind"] == "val" for l in lines) == 2
+print(f"ok {v}: val_loss {r['final']['val_loss']:.4f}")
+PY
+done

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# cli_errors.sh: every bad input gives exactly one line "skipbench: error: ...", exit code 2, and no output dir.
+# Usage: cli_errors.sh path/to/skipbench   (run from the repository root)
+set -u
+bin="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 - "$tmp" <<'PY'
+import struct, sys
+d = sys.argv[1]
+toks = list(range(200)) * 20
+with open(f"{d}/good.bin", "wb") as f:
+    f.write(struct.pack("<256i", 20240520, 1, len(toks), *([0] * 253))); f.write(struct.pack(f"<{len(toks)}H", *toks))
+with open(f"{d}/badmagic.bin", "wb") as f:
+    f.write(struct.pack("<256i", 1234, 1, len(toks), *([0] * 253))); f.write(struct.pack(f"<{len(toks)}H", *toks))
+open(f"{d}/malformed.json", "w").write('{"model": {"dim": 64,, }')
+PY
+small=(--set model.dim=32 --set model.n_layers=2 --set model.max_seq_len=16 --set train.batch_size=2
+       --set train.micro_batch_size=2 --set train.steps=1 --set model.vocab_size=257
+       --set "data.train=$tmp/good.bin" --set "data.val=$tmp/good.bin")
+fails=0
+check() {  # name, expected substring, args...
+  local name="$1" want="$2"; shift 2
+  local out="$tmp/out_$name"
+  "$bin" "$@" --out "$out" >"$tmp/stdout" 2>"$tmp/stderr"
+  local rc=$?
+  local lines; lines=$(wc -l <"$tmp/stderr")
+  if [[ $rc -ne 2 || $lines -ne 1 || -e "$out" ]] || ! grep -q "^skipbench: error: .*$want" "$tmp/stderr"; then
+    echo "FAIL $name: rc=$rc lines=$lines out_exists=$([[ -e $out ]] && echo yes || echo no)"; cat "$tmp/stderr"
+    fails=$((fails + 1))
+  else
+    echo "ok   $name: $(cat "$tmp/stderr")"
+  fi
+}
+check unknown_variant "unknown variant 'nope'" train --config configs/tiny.json "${small[@]}" --set variant.name=nope
+check unknown_option "variant.options.foo: unknown option" train --config configs/tiny.json "${small[@]}" --set variant.options.foo=1
+check unknown_key "model.dimm: unknown key" train --config configs/tiny.json "${small[@]}" --set model.dimm=3
+check missing_config "cannot open file" train --config "$tmp/nope.json" "${small[@]}"
+check malformed_json "malformed JSON" train --config "$tmp/malformed.json"
+check bad_shard "magic 1234" train --config configs/tiny.json "${small[@]}" --set "data.train=$tmp/badmagic.bin"
+check empty_glob "data.val: no files match" train --config configs/tiny.json "${small[@]}" --set "data.val=$tmp/none_*.bin"
+check zero_dim "model.dim: must be > 0" train --config configs/tiny.json "${small[@]}" --set model.dim=0
+check negative_steps "train.steps: must be > 0" train --config configs/tiny.json "${small[@]}" --set train.steps=-1
+check odd_layers "even number of layers" train --config configs/tiny.json "${small[@]}" --set model.n_layers=3
+check vocab "token id 199" train --config configs/tiny.json "${small[@]}" --set model.vocab_size=100
+check bad_flops_mode "unknown FLOPs mode" flops --config configs/tiny.json --mode palm
+exit $((fails > 0))

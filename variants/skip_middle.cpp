@@ -1,0 +1,81 @@
+// skip_middle.cpp: see skip_middle.h. Registers the `skip_middle` variant.
+#include "variants/skip_middle.h"
+
+#include <torch/torch.h>
+
+#include "harness/common/error.h"
+#include "harness/registry/variant_registry.h"
+
+namespace skipbench {
+
+std::vector<torch::Tensor> skip_middle_gates(const std::vector<torch::Tensor>& s, int64_t L) {
+  require(L % 2 == 0 && static_cast<int64_t>(s.size()) == L / 2, "skip_middle_gates: need L/2 soft masks, L even");
+  std::vector<torch::Tensor> g(L);
+  torch::Tensor S;
+  for (int64_t l = 0; l < L / 2; ++l) {
+    S = l == 0 ? s[0] : S + s[l];
+    g[l] = 1.0 - S.clamp(0.0, 1.0);
+    g[L - 1 - l] = g[l];
+  }
+  return g;
+}
+
+SkipMiddleGates::SkipMiddleGates(int64_t dim, int64_t n_layers, AttentionGate ag)
+    : n_layers_(n_layers), attention_gate_(ag) {
+  masks = register_module("masks", torch::nn::ModuleList());
+  for (int64_t l = 0; l < n_layers / 2; ++l) masks->push_back(torch::nn::Linear(torch::nn::LinearOptions(dim, 1)));
+}
+
+void SkipMiddleGates::begin(int64_t, int64_t) {
+  first_half_.assign(n_layers_ / 2, torch::Tensor());
+  running_ = torch::Tensor();
+}
+
+torch::Tensor SkipMiddleGates::gate(int64_t l, const torch::Tensor& h, ForwardOutput& out) {
+  const int64_t half = n_layers_ / 2;
+  if (l >= half) return first_half_[n_layers_ - 1 - l];  // mirror: the same tensor, so gradients flow from both uses
+  auto s = torch::relu(masks[l]->as<torch::nn::Linear>()->forward(h)).squeeze(-1);  // [B, T]
+  running_ = l == 0 ? s : running_ + s;
+  auto g = 1.0 - running_.clamp(0.0, 1.0);
+  out.soft_masks.push_back(s);
+  out.accumulated.push_back(running_);
+  first_half_[l] = g;
+  return g;
+}
+
+void SkipMiddleGates::zero_masks() {
+  torch::NoGradGuard ng;
+  for (auto& p : parameters()) p.zero_();
+}
+
+namespace {
+
+Transformer build_skip_middle(const ModelConfig& cfg, const boost::json::object& o) {
+  if (cfg.n_layers % 2 != 0)
+    throw Error("model.n_layers: skip_middle needs an even number of layers (gates are mirrored about the middle), got " +
+                std::to_string(cfg.n_layers));
+  auto ag = parse_attention_gate(std::string(o.at("attention_gate").get_string()));
+  auto policy = std::make_shared<SkipMiddleGates>(cfg.dim, cfg.n_layers, ag);
+  Transformer model(cfg, policy);  // init_weights(): mask weights N(0, init_std), biases 0
+  if (o.at("zero_init_masks").get_bool()) policy->zero_masks();
+  return model;
+}
+
+const RegisterVariant reg({
+    "skip_middle",
+    "learned per-token gates that skip the middle blocks symmetrically (Lawson & Aitchison 2025)",
+    {
+        {"zero_init_masks", OptionSpec::Kind::Bool, false,
+         "zero the mask weights: ReLU(0) has no gradient, so every gate stays 1 (the released code's dense baselines)",
+         {}},
+        {"attention_gate", OptionSpec::Kind::String, "key",
+         "key: add ln(clamp(g_j,1e-6,1)) to every query's logit on key j (the paper); none: no term; reference: the "
+         "released code's query-indexed term (a softmax no-op)",
+         {"key", "none", "reference"}},
+    },
+    /*gated=*/true,
+    build_skip_middle,
+});
+
+}  // namespace
+}  // namespace skipbench
