@@ -13,7 +13,7 @@ MetricsLog::MetricsLog(const std::string& path) : out_(path, std::ios::trunc), p
 }
 
 void MetricsLog::write(const boost::json::object& line) {
-  out_ << boost::json::serialize(line) << '\n';
+  out_ << compact_json(line) << '\n';
   out_.flush();
 }
 

@@ -15,14 +15,14 @@ with open(f"{d}/badmagic.bin", "wb") as f:
     f.write(struct.pack("<256i", 1234, 1, len(toks), *([0] * 253))); f.write(struct.pack(f"<{len(toks)}H", *toks))
 open(f"{d}/malformed.json", "w").write('{"model": {"dim": 64,, }')
 PY
-small=(--set model.dim=32 --set model.n_layers=2 --set model.max_seq_len=16 --set train.batch_size=2
+small=(--out "$tmp/out" --set model.dim=32 --set model.n_layers=2 --set model.max_seq_len=16 --set train.batch_size=2
        --set train.micro_batch_size=2 --set train.steps=1 --set model.vocab_size=257
        --set "data.train=$tmp/good.bin" --set "data.val=$tmp/good.bin")
 fails=0
 check() {  # name, expected substring, args...
   local name="$1" want="$2"; shift 2
-  local out="$tmp/out_$name"
-  "$bin" "$@" --out "$out" >"$tmp/stdout" 2>"$tmp/stderr"
+  local out="$tmp/out"  # train commands write here; it must not exist afterwards
+  "$bin" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
   local rc=$?
   local lines; lines=$(wc -l <"$tmp/stderr")
   if [[ $rc -ne 2 || $lines -ne 1 || -e "$out" ]] || ! grep -q "^skipbench: error: .*$want" "$tmp/stderr"; then
@@ -36,7 +36,7 @@ check unknown_variant "unknown variant 'nope'" train --config configs/tiny.json 
 check unknown_option "variant.options.foo: unknown option" train --config configs/tiny.json "${small[@]}" --set variant.options.foo=1
 check unknown_key "model.dimm: unknown key" train --config configs/tiny.json "${small[@]}" --set model.dimm=3
 check missing_config "cannot open file" train --config "$tmp/nope.json" "${small[@]}"
-check malformed_json "malformed JSON" train --config "$tmp/malformed.json"
+check malformed_json "malformed JSON" train --config "$tmp/malformed.json" --out "$tmp/out"
 check bad_shard "magic 1234" train --config configs/tiny.json "${small[@]}" --set "data.train=$tmp/badmagic.bin"
 check empty_glob "data.val: no files match" train --config configs/tiny.json "${small[@]}" --set "data.val=$tmp/none_*.bin"
 check zero_dim "model.dim: must be > 0" train --config configs/tiny.json "${small[@]}" --set model.dim=0

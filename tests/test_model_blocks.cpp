@@ -77,7 +77,7 @@ TEST(Attention, MatchesHandComputedValues) {
   auto attn = identity_attention();
   auto tables = rope_tables(2, 2, 10000.0, torch::kCPU);  // head_dim 2: one pair, frequency 1
   auto x = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({1, 2, 2});
-  auto y = attn(x, tables, {}, AttentionGate::none);
+  auto y = attn(x, tables, torch::Tensor(), AttentionGate::none);
   // token 0 sees only itself: output = v0 = (1, 0)
   EXPECT_NEAR(y[0][0][0].item<double>(), 1.0, 1e-6);
   EXPECT_NEAR(y[0][0][1].item<double>(), 0.0, 1e-6);
@@ -93,14 +93,14 @@ TEST(Attention, IsCausal) {
   Attention attn(16, 4, 2);
   auto tables = rope_tables(6, 4, 10000.0, torch::kCPU);
   auto x = torch::randn({2, 6, 16});
-  auto y = attn(x, tables, {}, AttentionGate::none);
+  auto y = attn(x, tables, torch::Tensor(), AttentionGate::none);
   auto x2 = x.clone();
   x2.slice(1, 4, 6).normal_();  // change the future (positions 4, 5)
-  auto y2 = attn(x2, tables, {}, AttentionGate::none);
+  auto y2 = attn(x2, tables, torch::Tensor(), AttentionGate::none);
   EXPECT_TRUE(torch::allclose(y.slice(1, 0, 4), y2.slice(1, 0, 4), 1e-6, 1e-6));
   EXPECT_FALSE(torch::allclose(y.slice(1, 4, 6), y2.slice(1, 4, 6), 1e-3, 1e-3));
   attn->keep_probs = true;
-  attn(x, tables, {}, AttentionGate::none);
+  attn(x, tables, torch::Tensor(), AttentionGate::none);
   auto p = attn->last_probs;  // [B, H, T, T]: zero above the diagonal
   EXPECT_EQ(p.triu(1).abs().max().item<float>(), 0.0f);
   EXPECT_TRUE(torch::allclose(p.sum(-1), torch::ones({2, 4, 6}), 1e-5, 1e-5));

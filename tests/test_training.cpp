@@ -5,9 +5,9 @@
 
 #include <boost/json.hpp>
 #include <cmath>
-#include <filesystem>
 
 #include "harness/common/error.h"
+#include "harness/common/fs.h"
 #include "harness/train/gate_controller.h"
 #include "harness/train/trainer.h"
 #include "reports/run_report.h"
@@ -33,8 +33,8 @@ TEST(Training, ThirtyStepTinyRunLowersValidationLossAndWritesReport) {
   EXPECT_EQ(rep.at("gates").at("val").at("gate_mean").as_array().size(), 4u);
   EXPECT_TRUE(rep.at("provenance").at("git").as_object().contains("commit"));
   EXPECT_GT(rep.at("timing").at("tokens_per_s").to_number<double>(), 0.0);
-  EXPECT_TRUE(std::filesystem::exists(d.file("run/metrics.jsonl")));
-  EXPECT_FALSE(std::filesystem::exists(d.file("run/run.json.tmp")));
+  EXPECT_TRUE(fs::exists(d.file("run/metrics.jsonl")));
+  EXPECT_FALSE(fs::exists(d.file("run/run.json.tmp")));
 }
 
 TEST(Training, SameSeedGivesBitIdenticalLossesOtherSeedDoesNot) {
@@ -66,15 +66,15 @@ TEST(Training, NothingIsWrittenWhenTheInputIsBad) {
   Config cfg = skipbench::testing::small_run_config(d, "skip_middle", 2);
   cfg.model.n_layers = 5;  // odd: refused by skip_middle
   EXPECT_THROW(train(cfg, d.file("odd")), Error);
-  EXPECT_FALSE(std::filesystem::exists(d.file("odd")));
+  EXPECT_FALSE(fs::exists(d.file("odd")));
   cfg = skipbench::testing::small_run_config(d, "skip_middle", 2);
   cfg.data.val = d.file("none_*.bin");
   EXPECT_THROW(train(cfg, d.file("nodata")), Error);
-  EXPECT_FALSE(std::filesystem::exists(d.file("nodata")));
+  EXPECT_FALSE(fs::exists(d.file("nodata")));
   cfg = skipbench::testing::small_run_config(d, "skip_middle", 2);
   cfg.train.controller = {"sparsity", {{"coef", boost::json::array{1.0, 2.0}}}};  // needs 1 or L values
   EXPECT_THROW(train(cfg, d.file("coef")), Error);
-  EXPECT_FALSE(std::filesystem::exists(d.file("coef")));
+  EXPECT_FALSE(fs::exists(d.file("coef")));
 }
 
 TEST(SparsityController, LossIsCoefficientTimesMeanGateAveragedOverLayers) {

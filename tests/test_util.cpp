@@ -4,21 +4,23 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <boost/json.hpp>
 
+#include "harness/common/fs.h"
 #include "harness/data/shard.h"
 
 namespace skipbench::testing {
 
 TempDir::TempDir() {
   static std::atomic<int> n{0};
-  path = (std::filesystem::temp_directory_path() /
-          ("skipbench_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++)))
-             .string();
-  std::filesystem::remove_all(path);
-  std::filesystem::create_directories(path);
+  const char* tmp = std::getenv("TMPDIR");
+  path = fs::join(tmp && *tmp ? tmp : "/tmp",
+                  "skipbench_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+  fs::remove_tree(path);
+  fs::make_dirs(path);
 }
-TempDir::~TempDir() { std::filesystem::remove_all(path); }
+TempDir::~TempDir() { fs::remove_tree(path); }
 
 ModelConfig small_model(int64_t n_layers) {
   ModelConfig m;

@@ -1,6 +1,5 @@
 // test_util.h: helpers shared by the tests: a fresh temporary directory, small configs, synthetic shards.
 #pragma once
-#include <filesystem>
 #include <string>
 #include <vector>
 

@@ -23,8 +23,6 @@ namespace {
 
 int cmd_train(const std::string& config, const std::vector<std::string>& sets, const std::string& out) {
   Config cfg = load_config(config, sets);
-  std::cerr << "skipbench train: variant " << cfg.variant.name << ", " << cfg.model.n_layers << " layers, "
-            << cfg.train.steps << " steps -> " << out << "\n";
   auto r = train(cfg, out, {&std::cerr});
   std::cout << "run report: " << r.report_path << "\n";
   std::cout << "metrics:    " << out << "/metrics.jsonl\n";

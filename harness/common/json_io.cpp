@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -24,6 +26,46 @@ void line_col(const std::string& text, size_t offset, size_t& line, size_t& col)
     } else {
       ++col;
     }
+  }
+}
+
+// Numbers as people write them: shortest round-trip form (0.51, 1024, 1e-10), not Boost's 5.1E-1; NaN/inf -> null.
+void number(std::ostringstream& os, double d) {
+  if (!std::isfinite(d)) {
+    os << "null";
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  os.write(buf, r.ptr - buf);
+}
+
+void compact(std::ostringstream& os, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: number(os, v.get_double()); return;
+    case json::kind::object: {
+      os << '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        os << (first ? "" : ",") << json::serialize(json::value(kv.key())) << ':';
+        compact(os, kv.value());
+        first = false;
+      }
+      os << '}';
+      return;
+    }
+    case json::kind::array: {
+      os << '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        os << (first ? "" : ",");
+        compact(os, e);
+        first = false;
+      }
+      os << ']';
+      return;
+    }
+    default: os << json::serialize(v);
   }
 }
 
@@ -50,8 +92,8 @@ void pretty(std::ostringstream& os, const json::value& v, int indent) {
       const auto& a = v.get_array();
       bool flat = true;
       for (const auto& e : a) flat = flat && !e.is_object() && !e.is_array();
-      if (flat) {  // short numeric arrays stay on one line
-        os << json::serialize(v);
+      if (flat) {  // arrays of numbers and strings stay on one line
+        compact(os, v);
         return;
       }
       os << "[\n";
@@ -64,7 +106,7 @@ void pretty(std::ostringstream& os, const json::value& v, int indent) {
       return;
     }
     default:
-      os << json::serialize(v);
+      compact(os, v);
   }
 }
 }  // namespace
@@ -104,6 +146,12 @@ void write_file_atomic(const std::string& path, const std::string& text) {
     std::remove(tmp.c_str());
     throw Error(path + ": cannot rename temporary file into place");
   }
+}
+
+std::string compact_json(const json::value& v) {
+  std::ostringstream os;
+  compact(os, v);
+  return os.str();
 }
 
 std::string pretty_json(const json::value& v) {

@@ -12,6 +12,9 @@ boost::json::value read_json_file(const std::string& path);
 // Writes text to path atomically: path.tmp.<pid> then rename(2). Creates no parent directories.
 void write_file_atomic(const std::string& path, const std::string& text);
 
+// One-line JSON (for .jsonl); numbers in shortest round-trip form, non-finite numbers as null.
+std::string compact_json(const boost::json::value& v);
+
 // Human-readable JSON (2-space indent, one key per line); numbers keep full precision.
 std::string pretty_json(const boost::json::value& v);
 

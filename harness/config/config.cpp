@@ -301,7 +301,9 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     merge_into(merged, file.get_object(), "", path);
   }
   for (const auto& o : overrides) apply_override(merged, o, "--set " + o);
-  return config_from_json(merged, path.empty() ? "--set" : path);
+  std::string source = path.empty() ? "defaults" : path;
+  if (!overrides.empty()) source += " with --set";
+  return config_from_json(merged, source);
 }
 
 }  // namespace skipbench

@@ -2,17 +2,16 @@
 #include "harness/data/embedded_corpus.h"
 
 #include <boost/json.hpp>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 #include "harness/common/error.h"
+#include "harness/common/fs.h"
 #include "harness/common/json_io.h"
 #include "harness/data/shard.h"
 
 namespace skipbench::data {
-namespace fs = std::filesystem;
 
 namespace {
 // Fortune files that are pictures rather than prose.
@@ -22,13 +21,12 @@ bool skip_file(const std::string& name) { return name == "art" || name == "ascii
 CorpusSummary build_embedded_corpus(const std::string& source_dir, const std::string& out_dir) {
   if (!fs::is_directory(source_dir))
     throw Error(source_dir + ": no such directory (install Debian's `fortunes` package: bash ci/setup.sh)");
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(source_dir)) {
-    const auto name = e.path().filename().string();
-    if (!e.is_regular_file() || e.is_symlink() || e.path().has_extension() || skip_file(name)) continue;
-    files.push_back(e.path());
+  std::vector<std::string> files;  // sorted: the corpus does not depend on directory order
+  for (const auto& name : fs::list_dir(source_dir)) {
+    const std::string p = fs::join(source_dir, name);
+    if (!fs::is_regular_file(p) || name.find('.') != std::string::npos || skip_file(name)) continue;
+    files.push_back(p);
   }
-  std::sort(files.begin(), files.end());
   if (files.empty()) throw Error(source_dir + ": no fortune text files found (install Debian's `fortunes` package)");
 
   std::vector<uint16_t> train, val;
@@ -39,7 +37,7 @@ CorpusSummary build_embedded_corpus(const std::string& source_dir, const std::st
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string text = ss.str();
-    sources.push_back(boost::json::object{{"file", f.string()}, {"bytes", text.size()}});
+    sources.push_back(boost::json::object{{"file", f}, {"bytes", text.size()}});
     std::istringstream lines(text);
     std::string line, doc;
     auto flush = [&]() {
@@ -61,14 +59,14 @@ CorpusSummary build_embedded_corpus(const std::string& source_dir, const std::st
     }
     flush();
   }
-  fs::create_directories(out_dir);
+  fs::make_dirs(out_dir);
   CorpusSummary s;
   s.documents = docs;
   s.train_tokens = static_cast<int64_t>(train.size());
   s.val_tokens = static_cast<int64_t>(val.size());
-  s.train_path = (fs::path(out_dir) / "train_000000.bin").string();
-  s.val_path = (fs::path(out_dir) / "val_000000.bin").string();
-  s.manifest_path = (fs::path(out_dir) / "manifest.json").string();
+  s.train_path = fs::join(out_dir, "train_000000.bin");
+  s.val_path = fs::join(out_dir, "val_000000.bin");
+  s.manifest_path = fs::join(out_dir, "manifest.json");
   write_shard(s.train_path, train);
   write_shard(s.val_path, val);
   boost::json::object manifest{

@@ -6,10 +6,10 @@
 
 #include <boost/json.hpp>
 #include <cmath>
-#include <filesystem>
 #include <memory>
 
 #include "harness/common/error.h"
+#include "harness/common/fs.h"
 #include "harness/common/provenance.h"
 #include "harness/data/loader.h"
 #include "harness/registry/variant_registry.h"
@@ -97,9 +97,13 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
   GroupedAdamW optim(*model, tc);
   const LrSchedule sched{tc.steps, tc.warmup_frac, tc.warmup_start_factor};
 
+  if (opts.progress)
+    *opts.progress << "skipbench train: " << vspec.name << " (" << cspec.name << " controller), " << mc.n_layers
+                   << " layers, " << tc.steps << " steps of " << tc.batch_size << " x " << mc.max_seq_len
+                   << " tokens on " << dev.str() << (out_dir.empty() ? "" : " -> " + out_dir) << "\n";
   std::unique_ptr<MetricsLog> metrics;
   if (!out_dir.empty()) {
-    std::filesystem::create_directories(out_dir);
+    fs::make_dirs(out_dir);
     metrics = std::make_unique<MetricsLog>(out_dir + "/metrics.jsonl");
   }
 
