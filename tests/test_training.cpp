@@ -34,6 +34,11 @@ TEST(Training, ThirtyStepTinyRunLowersValidationLossAndWritesReport) {
   EXPECT_TRUE(rep.at("provenance").at("git").as_object().contains("commit"));
   EXPECT_GT(rep.at("timing").at("tokens_per_s").to_number<double>(), 0.0);
   EXPECT_TRUE(fs::exists(d.file("run/metrics.jsonl")));
+  // the report's config has every default explicit and rebuilds the same run
+  Config again = config_from_json(rep.at("config").as_object(), "run.json");
+  EXPECT_EQ(again.variant.options.at("attention_gate"), "key");
+  EXPECT_EQ(again.train.masks_group.lr, cfg.train.masks_group.lr);
+  EXPECT_EQ(again.model.n_layers, cfg.model.n_layers);
   EXPECT_FALSE(fs::exists(d.file("run/run.json.tmp")));
 }
 

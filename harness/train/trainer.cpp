@@ -74,6 +74,23 @@ Validation validate(Transformer& model, data::TokenLoader& val, const Config& cf
   return v;
 }
 
+json::object group_json(const OptimGroup& g) {
+  return {{"lr", g.lr}, {"betas", json::array{g.beta1, g.beta2}}, {"eps", g.eps}, {"weight_decay", g.weight_decay}};
+}
+
+// The config with every default made explicit (plugin options, inherited optimizer groups), so a report repeats
+// its run even if defaults change later.
+json::object fully_resolved(const Config& cfg, const json::object& vopts, const json::object& copts) {
+  json::object c = cfg.resolved;
+  c["variant"].as_object()["options"] = vopts;
+  auto& t = c["train"].as_object();
+  t["controller"].as_object()["options"] = copts;
+  auto& o = t["optimizer"].as_object();
+  o["norms"] = group_json(cfg.train.norms_group);
+  o["masks"] = group_json(cfg.train.masks_group);
+  return c;
+}
+
 }  // namespace
 
 TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOptions& opts) {
@@ -231,7 +248,7 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
       {"schema", kRunSchema},
       {"schema_version", kRunSchemaVersion},
       {"status", res.status},
-      {"config", cfg.resolved},
+      {"config", fully_resolved(cfg, vopts, copts)},
       {"config_source", cfg.source},
       {"seed", tc.seed},
       {"variant", json::object{{"name", vspec.name}, {"options", vopts}, {"gated", vspec.gated}}},
