@@ -4,8 +4,6 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
 #include <boost/json.hpp>
 #include <cmath>
 #include <memory>
@@ -43,7 +41,9 @@ torch::Device pick_device(const std::string& d) {
 
 std::string fmt_duration(double s) {
   const int64_t t = static_cast<int64_t>(std::llround(std::max(0.0, s)));
-  return fmt::format("{}:{:02d}", t / 60, t % 60);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld", static_cast<long>(t / 60), static_cast<long>(t % 60));
+  return buf;
 }
 
 struct Validation {
@@ -203,8 +203,10 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
     if (opts.progress && (step % tc.log_every == 0 || step + 1 == tc.steps)) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
       const double eta = elapsed / double(step + 1) * double(tc.steps - step - 1);
-      const std::string line = fmt::format("step {}/{} | loss {:.4f} | lr {:.2e} | {:.0f} tok/s | ETA {}", step + 1,
-                                           tc.steps, ce_mean, lr0, tokens_per_step / dt, fmt_duration(eta));
+      char line[200];
+      std::snprintf(line, sizeof line, "step %ld/%ld | loss %.4f | lr %.2e | %.0f tok/s | ETA %s",
+                    static_cast<long>(step + 1), static_cast<long>(tc.steps), ce_mean, lr0, tokens_per_step / dt,
+                    fmt_duration(eta).c_str());
       *opts.progress << (tty ? "\r\033[K" : "") << line << (tty ? "" : "\n") << std::flush;
     }
     if (tc.val_every > 0 && (step + 1) % tc.val_every == 0 && step + 1 < tc.steps) run_validation(step + 1);
