@@ -14,7 +14,6 @@ APT_PACKAGES=(
   libgtest-dev googletest   # unit tests
   libbenchmark-dev          # micro-benchmarks
   libcli11-dev              # command-line parsing
-  libfmt-dev                # formatting of progress lines and errors
   fortunes                  # embedded default corpus (real English text, no download)
 )
 
