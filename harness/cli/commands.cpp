@@ -10,7 +10,11 @@
 #include "harness/common/error.h"
 #include "harness/common/json_io.h"
 #include "harness/config/config.h"
+#include "harness/common/fs.h"
 #include "harness/data/embedded_corpus.h"
+#include "harness/data/synthetic.h"
+#include "harness/train/checkpoint.h"
+#include "harness/train/evaluate.h"
 #include "harness/registry/variant_registry.h"
 #include "harness/train/gate_controller.h"
 #include "harness/train/trainer.h"
@@ -66,6 +70,46 @@ int cmd_data_embed(const std::string& source, const std::string& out) {
   return 0;
 }
 
+int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data_glob, const std::string& labels,
+             int64_t max_batches) {
+  auto run = load_run(run_dir);
+  Config& cfg = run.config;
+  const torch::Device dev = (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
+  run.model->to(dev);
+  const std::string glob = data_glob.empty() ? cfg.data.val : data_glob;
+  data::TokenLoader loader(glob, "--data", cfg.model.vocab_size, cfg.train.micro_batch_size, cfg.model.max_seq_len);
+  std::unique_ptr<data::TokenLoader> label_loader;
+  const std::string lglob = !labels.empty() ? labels : (data_glob.empty() ? cfg.data.val_labels : "");
+  if (!lglob.empty())
+    label_loader = std::make_unique<data::TokenLoader>(lglob, "--labels", 65536, cfg.train.micro_batch_size,
+                                                       cfg.model.max_seq_len);
+  EvalOptions eo;
+  eo.max_batches = max_batches;
+  eo.hard_skip = hard_skip;
+  eo.token_analysis = true;
+  eo.labels = label_loader.get();
+  auto r = evaluate(run.model, loader, cfg, dev, eo);
+  json::object o = r.to_json();
+  o["schema"] = "skipbench.eval";
+  o["schema_version"] = 1;
+  o["run"] = run_dir;
+  o["data"] = glob;
+  o["mode"] = hard_skip ? "hard_skip" : "soft";
+  const std::string path = fs::join(run_dir, hard_skip ? "eval_hard_skip.json" : "eval_soft.json");
+  write_file_atomic(path, pretty_json(o));
+  std::cout << pretty_json(json::object{{"mode", o["mode"]}, {"loss", r.loss}, {"tokens", r.tokens},
+                                        {"tokens_per_s", o["tokens_per_s"]}, {"computed_fraction", r.computed_fraction},
+                                        {"sparsity", r.stats.to_json().at("sparsity")}, {"report", path}});
+  return 0;
+}
+
+int cmd_data_synth(const data::SynthOptions& o, const std::string& out) {
+  data::write_synthetic(o, out);
+  std::cout << "synthetic data (vocab " << o.vocab << ", copy fraction " << o.copy_frac << "): " << out
+            << "/{train,val}_000000.bin, labels in {train,val}_labels_000000.bin, manifest.json\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -97,6 +141,29 @@ int run_cli(int argc, char** argv) {
   embed_cmd->add_option("--source", source, "directory of fortune files")->capture_default_str();
   embed_cmd->add_option("--out", data_out, "output directory")->capture_default_str();
 
+  std::string run_dir, eval_data, eval_labels;
+  bool hard_skip = false;
+  int64_t max_batches = 0;
+  auto* eval_cmd = app.add_subcommand("eval", "evaluate a trained run (soft gates, or real skipping with --hard-skip)");
+  eval_cmd->add_option("--run", run_dir, "run directory (run.json + model.pt)")->required();
+  eval_cmd->add_flag("--hard-skip", hard_skip, "compute each block only for tokens whose gate is non-zero there");
+  eval_cmd->add_option("--data", eval_data, "shard glob (default: the run's validation data)");
+  eval_cmd->add_option("--labels", eval_labels, "per-token difficulty labels aligned with --data (synthetic data)");
+  eval_cmd->add_option("--max-batches", max_batches, "stop after N batches (0: all)");
+
+  data::SynthOptions so;
+  std::string synth_out = "data/synthetic";
+  auto* synth_cmd = data_cmd->add_subcommand("synth", "write synthetic copy/random data with difficulty labels");
+  synth_cmd->add_option("--out", synth_out, "output directory")->capture_default_str();
+  synth_cmd->add_option("--vocab", so.vocab, "vocabulary size")->capture_default_str();
+  synth_cmd->add_option("--train-tokens", so.train_tokens, "training tokens")->capture_default_str();
+  synth_cmd->add_option("--val-tokens", so.val_tokens, "validation tokens")->capture_default_str();
+  synth_cmd->add_option("--copy-frac", so.copy_frac, "fraction of segments copied from earlier context")->capture_default_str();
+  synth_cmd->add_option("--span-min", so.span_min, "shortest segment")->capture_default_str();
+  synth_cmd->add_option("--span-max", so.span_max, "longest segment")->capture_default_str();
+  synth_cmd->add_option("--lookback", so.lookback, "how far back a copy may start")->capture_default_str();
+  synth_cmd->add_option("--seed", so.seed, "random seed")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -109,6 +176,8 @@ int run_cli(int argc, char** argv) {
     if (*variants_cmd) return cmd_variants();
     if (*flops_cmd) return cmd_flops(config, sets, mode, sparsity);
     if (*embed_cmd) return cmd_data_embed(source, data_out);
+    if (*synth_cmd) return cmd_data_synth(so, synth_out);
+    if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches);
   } catch (const Error& e) {
     std::cerr << "skipbench: error: " << e.what() << "\n";
     return 2;

@@ -171,7 +171,7 @@ json::object default_config_json() {
   return {{"model", model},
           {"variant", json::object{{"name", "skip_middle"}, {"options", json::object{}}}},
           {"train", train},
-          {"data", json::object{{"train", d.train}, {"val", d.val}}}};
+          {"data", json::object{{"train", d.train}, {"val", d.val}, {"val_labels", d.val_labels}}}};
 }
 
 void apply_override(json::object& root, const std::string& assignment, const std::string& source) {
@@ -288,6 +288,7 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   const auto& d = merged.at("data").get_object();
   c.data.train = str(d, "train");
   c.data.val = str(d, "val");
+  c.data.val_labels = str(d, "val_labels");
   if (c.data.train.empty()) fail(source, "data.train", "must name a glob of shard files");
   if (c.data.val.empty()) fail(source, "data.val", "must name a glob of shard files");
   return c;

@@ -63,6 +63,7 @@ struct TrainConfig {
 struct DataConfig {
   std::string train = "data/default/train_*.bin";  // glob of llm.c-format shards
   std::string val = "data/default/val_*.bin";
+  std::string val_labels;  // optional glob of per-token difficulty labels aligned with `val` (synthetic data)
 };
 
 struct Config {

@@ -42,8 +42,19 @@ torch::Tensor attention_gate_bias(const torch::Tensor& gate, AttentionGate mode)
   return lg.view({B, 1, T, 1});                                  // reference: varies with the query i only
 }
 
+torch::Tensor attention_mask(int64_t T, const torch::Tensor& gate, AttentionGate mode, const torch::Device& device) {
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  auto mask = torch::full({T, T}, -std::numeric_limits<float>::infinity(), opts).triu(1).view({1, 1, T, T});
+  auto bias = attention_gate_bias(gate, mode);
+  return bias.defined() ? mask + bias : mask;
+}
+
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                                      AttentionGate mode) {
+  return forward_masked(x, rope, attention_mask(x.size(1), gate, mode, x.device()));
+}
+
+torch::Tensor AttentionImpl::forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask) {
   const auto B = x.size(0), T = x.size(1);
   auto q = apply_rope(wq(x).view({B, T, n_heads, head_dim}), rope).transpose(1, 2);     // [B, H, T, hd]
   auto k = apply_rope(wk(x).view({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);  // [B, Hkv, T, hd]
@@ -54,10 +65,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& r
     v = v.repeat_interleave(rep, 1);
   }
   auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32) / std::sqrt(static_cast<double>(head_dim));
-  auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
-  scores = scores.masked_fill(causal, -std::numeric_limits<float>::infinity());
-  auto bias = attention_gate_bias(gate, mode);
-  if (bias.defined()) scores = scores + bias;
+  scores = scores + mask;
   auto probs = torch::softmax(scores, -1);
   if (keep_probs) last_probs = probs.detach();
   auto out = torch::matmul(probs.to(v.scalar_type()), v);  // [B, H, T, hd]

@@ -29,6 +29,9 @@ class AttentionImpl : public torch::nn::Module {
   // x: [B, T, dim]; gate: undefined (no gating) or [B, T] in [0, 1]. Returns [B, T, dim].
   torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                         AttentionGate mode);
+  // The same with a ready additive mask [B or 1, 1, T, T] (causal -inf and any gate term folded in); rope rows
+  // may be per sequence ([B, T, hd/2]) so that gathered tokens keep their original positions (hard skip).
+  torch::Tensor forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask);
   // Attention probabilities of the last forward, [B, H, T, T], kept only when keep_probs is set (tests, analysis).
   bool keep_probs = false;
   torch::Tensor last_probs;
@@ -41,5 +44,8 @@ TORCH_MODULE(Attention);
 // The additive term for the attention logits, broadcastable to [B, H, T, T]; undefined when mode is none or
 // gate is undefined. Exposed for tests and for fused attention paths.
 torch::Tensor attention_gate_bias(const torch::Tensor& gate, AttentionGate mode);
+
+// Causal mask (0 on and below the diagonal, -inf above) plus the gate term: [B or 1, 1, T, T], fp32.
+torch::Tensor attention_mask(int64_t seq_len, const torch::Tensor& gate, AttentionGate mode, const torch::Device& device);
 
 }  // namespace skipbench

@@ -18,11 +18,16 @@ BlockImpl::BlockImpl(const ModelConfig& cfg) : scheme(cfg.norm == "pre" ? NormSc
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                                  AttentionGate mode) {
+  return forward_masked(x, rope, attention_mask(x.size(1), gate, mode, x.device()), gate);
+}
+
+torch::Tensor BlockImpl::forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask,
+                                        const torch::Tensor& gate) {
   const bool sandwich = scheme == NormScheme::sandwich;
   auto g = gate.defined() ? gate.unsqueeze(-1).to(x.scalar_type()) : torch::Tensor();
   auto scaled = [&](torch::Tensor y) { return g.defined() ? g * y : y; };
 
-  auto a = attention(pre_attention_norm(x), rope, gate, mode);
+  auto a = attention->forward_masked(pre_attention_norm(x), rope, mask);
   if (sandwich) a = post_attention_norm(a);
   auto h = x + scaled(a);
   auto f = feed_forward(pre_feed_forward_norm(h));

@@ -20,6 +20,9 @@ class BlockImpl : public torch::nn::Module {
   explicit BlockImpl(const ModelConfig& cfg);
   torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                         AttentionGate mode);
+  // The same with a ready attention mask (see AttentionImpl::forward_masked); used by hard skip.
+  torch::Tensor forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask,
+                               const torch::Tensor& gate);
 
   NormScheme scheme;
   Attention attention{nullptr};

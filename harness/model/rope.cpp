@@ -18,8 +18,10 @@ torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& tables) {
   const auto B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3);
   auto xf = x.to(torch::kFloat32).reshape({B, T, H, D / 2, 2});
   auto a = xf.select(-1, 0), b = xf.select(-1, 1);
-  auto c = tables.cos.slice(0, 0, T).view({1, T, 1, D / 2});
-  auto s = tables.sin.slice(0, 0, T).view({1, T, 1, D / 2});
+  // tables: [T, D/2] shared by the batch, or [B, T, D/2] per sequence (gathered positions)
+  const auto TB = tables.cos.dim() == 3 ? B : 1;
+  auto c = tables.cos.slice(-2, 0, T).reshape({TB, T, 1, D / 2});
+  auto s = tables.sin.slice(-2, 0, T).reshape({TB, T, 1, D / 2});
   auto out = torch::stack({a * c - b * s, a * s + b * c}, -1).reshape({B, T, H, D});
   return out.to(x.scalar_type());
 }

@@ -12,7 +12,8 @@ struct RopeTables {
 // Tables for positions 0..seq_len-1.
 RopeTables rope_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::Device& device);
 
-// x: [B, T, H, head_dim]; row t of x uses row t of the tables (pass gathered rows to keep original positions).
+// x: [B, T, H, head_dim]; row t of x uses row t of the tables, which are [T, hd/2] for the whole batch or
+// [B, T, hd/2] per sequence (gathered rows keep tokens at their original positions).
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& tables);
 
 }  // namespace skipbench

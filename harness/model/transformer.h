@@ -46,6 +46,14 @@ class TransformerImpl : public torch::nn::Module {
   TransformerImpl(const ModelConfig& cfg, std::shared_ptr<GatePolicy> gates);
   ForwardOutput forward(const torch::Tensor& tokens);  // tokens: [B, T] int64, T <= max_seq_len
 
+  // Real skipping (inference; hard_skip.cpp): each gated block computes only the tokens whose gate is non-zero
+  // there. Active tokens are gathered (keeping their original positions for RoPE and causality), attend among
+  // active keys only, run the FFN, and are scattered back; the others' residuals pass through untouched. With
+  // binary gates this equals forward() with key gating up to the 1e-6 weight the soft path leaves on a skipped key.
+  ForwardOutput forward_hard_skip(const torch::Tensor& tokens);
+  // Number of (token, block) pairs the latest forward_hard_skip computed, and how many it could have.
+  int64_t hard_skip_computed = 0, hard_skip_possible = 0;
+
   // Re-initialises every weight: N(0, init_std) for linear and embedding weights, 0 for biases, 1 for norms.
   void init_weights();
 

@@ -16,6 +16,7 @@ const char* kind_word(OptionSpec::Kind k) {
     case OptionSpec::Kind::Number: return "number";
     case OptionSpec::Kind::String: return "string";
     case OptionSpec::Kind::NumberOrList: return "number or list of numbers";
+    case OptionSpec::Kind::Json: return "value";
   }
   return "?";
 }
@@ -61,6 +62,7 @@ json::object resolve_options(const std::string& plugin, const std::vector<Option
                         "' (choose one of: " + list + ")");
         }
         break;
+      case OptionSpec::Kind::Json: ok = true; break;
       case OptionSpec::Kind::NumberOrList:
         ok = v.is_number();
         if (v.is_array()) {
@@ -89,6 +91,8 @@ json::array describe_options(const std::vector<OptionSpec>& specs) {
   }
   return a;
 }
+
+double number_or(const json::value& v, double fallback) { return v.is_null() ? fallback : v.to_number<double>(); }
 
 std::vector<double> number_or_list(const json::value& v, size_t n, const std::string& what) {
   if (v.is_number()) return std::vector<double>(n, v.to_number<double>());

@@ -10,7 +10,8 @@
 namespace skipbench {
 
 struct OptionSpec {
-  enum class Kind { Bool, Int, Number, String, NumberOrList };
+  // Number options whose default is null are optional ("unset"); Json options take any value the plugin checks.
+  enum class Kind { Bool, Int, Number, String, NumberOrList, Json };
   std::string name;
   Kind kind;
   boost::json::value default_value;
@@ -24,6 +25,9 @@ boost::json::object resolve_options(const std::string& plugin, const std::vector
 
 // A JSON description of specs for `skipbench variants` (name, type, default, choices, help).
 boost::json::array describe_options(const std::vector<OptionSpec>& specs);
+
+// Reads a Number option whose default may be null; `fallback` when it is null.
+double number_or(const boost::json::value& v, double fallback);
 
 // Reads an option that is either one number (for every layer) or a list of n numbers (one per layer).
 std::vector<double> number_or_list(const boost::json::value& v, size_t n, const std::string& what);

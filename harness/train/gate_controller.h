@@ -29,8 +29,10 @@ class GateController {
   virtual torch::Tensor loss(const std::vector<torch::Tensor>& gates) = 0;
   // Called once per optimizer step, after all micro-batches, before the parameter update.
   virtual void update(const GateStepStats& stats) {}
-  // The controller's state (coefficients, EMAs), for metrics.jsonl and run.json.
+  // The controller's state (coefficients, targets, EMAs), for metrics.jsonl, run.json and checkpoints.
   virtual boost::json::object state() const { return {}; }
+  // Restores what state() returned (a resumed run continues with the same coefficients and EMAs).
+  virtual void load_state(const boost::json::object& state) {}
 };
 
 struct ControllerSpec {

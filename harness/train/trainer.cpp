@@ -13,6 +13,8 @@
 #include "harness/common/provenance.h"
 #include "harness/data/loader.h"
 #include "harness/registry/variant_registry.h"
+#include "harness/train/checkpoint.h"
+#include "harness/train/evaluate.h"
 #include "harness/train/gate_controller.h"
 #include "harness/train/gate_stats.h"
 #include "harness/train/optimizer.h"
@@ -46,34 +48,6 @@ std::string fmt_duration(double s) {
   return buf;
 }
 
-struct Validation {
-  double loss;
-  GateStatsAccumulator stats;
-};
-
-Validation validate(Transformer& model, data::TokenLoader& val, const Config& cfg, torch::Device dev) {
-  torch::NoGradGuard ng;
-  model->eval();
-  val.reset();
-  Validation v{0.0, GateStatsAccumulator(cfg.model.n_layers, cfg.train.zero_eps)};
-  double loss_sum = 0, tokens = 0;
-  int64_t batches = 0;
-  while (val.has_next_in_epoch() && (cfg.train.val_max_batches == 0 || batches < cfg.train.val_max_batches)) {
-    auto b = val.next();
-    auto out = model->forward(b.inputs.to(dev));
-    auto ce = torch::nn::functional::cross_entropy(
-        out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32), b.targets.to(dev).reshape({-1}),
-        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    loss_sum += ce.item<double>();
-    tokens += static_cast<double>(b.targets.numel());
-    v.stats.add(out);
-    ++batches;
-  }
-  model->train();
-  v.loss = loss_sum / tokens;
-  return v;
-}
-
 json::object group_json(const OptimGroup& g) {
   return {{"lr", g.lr}, {"betas", json::array{g.beta1, g.beta2}}, {"eps", g.eps}, {"weight_decay", g.weight_decay}};
 }
@@ -104,6 +78,10 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
   const torch::Device dev = pick_device(tc.device);
   data::TokenLoader train_data(cfg.data.train, "data.train", mc.vocab_size, tc.micro_batch_size, mc.max_seq_len);
   data::TokenLoader val_data(cfg.data.val, "data.val", mc.vocab_size, tc.micro_batch_size, mc.max_seq_len);
+  std::unique_ptr<data::TokenLoader> val_labels;
+  if (!cfg.data.val_labels.empty())
+    val_labels = std::make_unique<data::TokenLoader>(cfg.data.val_labels, "data.val_labels", 65536,
+                                                     tc.micro_batch_size, mc.max_seq_len);
 
   if (tc.threads > 0) torch::set_num_threads(static_cast<int>(tc.threads));
   torch::manual_seed(tc.seed);
@@ -134,19 +112,24 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
   json::array train_lr, val_records;
   std::vector<double> train_reg;
   double train_flops_standard = 0, train_flops_reference = 0;
-  Validation last_val{0.0, GateStatsAccumulator(mc.n_layers, tc.zero_eps)};
+  EvalResult last_val(mc.n_layers, tc.zero_eps);
   GateStatsAccumulator last_train_stats(mc.n_layers, tc.zero_eps);
   double val_seconds = 0;
   const auto t_start = std::chrono::steady_clock::now();
   const bool tty = opts.progress && ::isatty(STDERR_FILENO);
 
-  auto run_validation = [&](int64_t step) {
+  auto run_validation = [&](int64_t step, bool final) {
     const auto t0 = std::chrono::steady_clock::now();
-    last_val = validate(model, val_data, cfg, dev);
+    EvalOptions eo;
+    eo.max_batches = tc.val_max_batches;
+    eo.token_analysis = final;  // which tokens skip: on the final validation
+    eo.labels = val_labels.get();
+    last_val = evaluate(model, val_data, cfg, dev, eo);
     val_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.val_steps.push_back(step);
     res.val_loss.push_back(last_val.loss);
     json::object rec{{"kind", "val"}, {"step", step}, {"val_loss", last_val.loss}, {"gates", last_val.stats.to_json()}};
+    if (final && !last_val.token_analysis.empty()) rec["which_tokens_skip"] = last_val.token_analysis;
     val_records.push_back(rec);
     if (metrics) metrics->write(rec);
     if (opts.progress) *opts.progress << (tty ? "\r\033[K" : "") << "step " << step << " | val_loss " << last_val.loss << "\n";
@@ -192,10 +175,7 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
       json::object rec{{"kind", "train"},  {"step", step},          {"loss", ce_mean},
                        {"reg_loss", train_reg.back()}, {"lr", lr0},  {"step_s", dt},
                        {"tokens", tokens_per_step * double(step + 1)}};
-      if (step_stats.gated()) {
-        rec["gate_mean"] = arr(step_stats.gate_mean());
-        rec["zero_fraction"] = arr(zf);
-      }
+      if (step_stats.gated()) rec["gates"] = step_stats.to_json();
       auto cs = controller->state();
       if (!cs.empty()) rec["controller"] = cs;
       metrics->write(rec);
@@ -209,9 +189,9 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
                     fmt_duration(eta).c_str());
       *opts.progress << (tty ? "\r\033[K" : "") << line << (tty ? "" : "\n") << std::flush;
     }
-    if (tc.val_every > 0 && (step + 1) % tc.val_every == 0 && step + 1 < tc.steps) run_validation(step + 1);
+    if (tc.val_every > 0 && (step + 1) % tc.val_every == 0 && step + 1 < tc.steps) run_validation(step + 1, false);
   }
-  if (res.status == "completed") run_validation(tc.steps);
+  if (res.status == "completed") run_validation(tc.steps, true);
   const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   // ---- the report ----
@@ -268,6 +248,7 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
                              {"steps", static_cast<int64_t>(res.train_loss.size())},
                              {"tokens_seen", tokens_per_step * double(res.train_loss.size())}}},
       {"gates", json::object{{"val", last_val.stats.to_json()}, {"train_last_step", last_train_stats.to_json()}}},
+      {"which_tokens_skip", last_val.token_analysis},
       {"flops", json::object{
                     {"inference_at_val_sparsity",
                      json::object{{"reference", estimate_flops(mc, vspec.gated, zf_val, FlopsMode::reference).to_json()},
@@ -278,7 +259,10 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
   };
   if (!failure.empty()) report["failure"] = failure;
   res.report = report;
-  if (!out_dir.empty()) res.report_path = write_run_report(out_dir, report);
+  if (!out_dir.empty()) {
+    save_model(model, out_dir + "/model.pt");  // before run.json: a report always has its weights beside it
+    res.report_path = write_run_report(out_dir, report);
+  }
   return res;
 }
 

@@ -1,0 +1,164 @@
+// evaluate.cpp: see evaluate.h.
+#include "harness/train/evaluate.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+namespace skipbench {
+namespace json = boost::json;
+
+namespace {
+
+// Running sums for per-token (depth, loss) pairs, plus a bounded deterministic sample for rank correlation.
+struct TokenAnalysis {
+  explicit TokenAnalysis(int64_t L) : count(L + 1, 0), loss_sum(L + 1, 0), loss_sq(L + 1, 0) {}
+  std::vector<double> count, loss_sum, loss_sq;
+  double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+  std::vector<std::pair<float, float>> sample;  // (depth, loss), every `stride`-th token
+  int64_t seen = 0;
+  static constexpr size_t kMaxSample = 200000;
+  std::map<int64_t, std::array<double, 5>> by_class;  // class -> tokens, depth sum, loss sum, depth^2, loss^2
+
+  void add(const torch::Tensor& depth, const torch::Tensor& loss, const torch::Tensor& labels) {
+    auto d = depth.to(torch::kCPU).to(torch::kInt64).contiguous();
+    auto l = loss.to(torch::kCPU).to(torch::kFloat64).contiguous();
+    const auto* dp = d.data_ptr<int64_t>();
+    const auto* lp = l.data_ptr<double>();
+    const int64_t* cp = nullptr;
+    torch::Tensor c;
+    if (labels.defined()) {
+      c = labels.to(torch::kCPU).to(torch::kInt64).contiguous();
+      cp = c.data_ptr<int64_t>();
+    }
+    for (int64_t i = 0; i < d.numel(); ++i) {
+      const double x = static_cast<double>(dp[i]), y = lp[i];
+      count[dp[i]] += 1;
+      loss_sum[dp[i]] += y;
+      loss_sq[dp[i]] += y * y;
+      n += 1, sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
+      if (seen++ % 7 == 0 && sample.size() < kMaxSample) sample.emplace_back(static_cast<float>(x), static_cast<float>(y));
+      if (cp) {
+        auto& a = by_class[cp[i]];
+        a[0] += 1, a[1] += x, a[2] += y, a[3] += x * x, a[4] += y * y;
+      }
+    }
+  }
+
+  static std::vector<double> ranks(const std::vector<double>& v) {  // average ranks for ties
+    std::vector<size_t> idx(v.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+    std::vector<double> r(v.size());
+    for (size_t i = 0; i < idx.size();) {
+      size_t j = i;
+      while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
+      for (size_t k = i; k <= j; ++k) r[idx[k]] = 0.5 * static_cast<double>(i + j);
+      i = j + 1;
+    }
+    return r;
+  }
+  static double pearson(const std::vector<double>& x, const std::vector<double>& y) {
+    double n = double(x.size()), sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    for (size_t i = 0; i < x.size(); ++i) sx += x[i], sy += y[i], sxx += x[i] * x[i], syy += y[i] * y[i], sxy += x[i] * y[i];
+    const double cov = sxy / n - sx / n * sy / n, vx = sxx / n - sx * sx / n / n, vy = syy / n - sy * sy / n / n;
+    return vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : 0.0;
+  }
+
+  json::object to_json() const {
+    json::array hist;
+    for (size_t k = 0; k < count.size(); ++k) {
+      if (count[k] == 0) continue;
+      const double m = loss_sum[k] / count[k];
+      hist.push_back(json::object{{"skip_depth", static_cast<int64_t>(k)},
+                                  {"tokens", count[k]},
+                                  {"fraction", count[k] / n},
+                                  {"mean_loss", m},
+                                  {"std_loss", std::sqrt(std::max(0.0, loss_sq[k] / count[k] - m * m))}});
+    }
+    const double cov = sxy / n - sx / n * sy / n, vx = sxx / n - sx * sx / n / n, vy = syy / n - sy * sy / n / n;
+    std::vector<double> xs, ys;
+    for (const auto& p : sample) xs.push_back(p.first), ys.push_back(p.second);
+    json::object o{{"tokens", n},
+                   {"mean_skip_depth", n > 0 ? sx / n : 0.0},
+                   {"pearson_depth_loss", vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : 0.0},
+                   {"spearman_depth_loss", xs.size() > 1 ? pearson(ranks(xs), ranks(ys)) : 0.0},
+                   {"spearman_sample_tokens", static_cast<int64_t>(xs.size())},
+                   {"histogram", hist},
+                   {"note", "skip depth = blocks with |gate| < zero_eps; loss = this model's per-token cross-entropy; "
+                            "correlations undefined (0) when depth or loss is constant"}};
+    if (!by_class.empty()) {
+      json::array classes;
+      for (const auto& [c, a] : by_class) {
+        const double md = a[1] / a[0], ml = a[2] / a[0];
+        classes.push_back(json::object{{"class", c},
+                                       {"tokens", a[0]},
+                                       {"mean_skip_depth", md},
+                                       {"std_skip_depth", std::sqrt(std::max(0.0, a[3] / a[0] - md * md))},
+                                       {"mean_loss", ml}});
+      }
+      o["by_difficulty_class"] = classes;
+    }
+    return o;
+  }
+};
+
+}  // namespace
+
+json::object EvalResult::to_json() const {
+  json::object o{{"loss", loss}, {"tokens", tokens}, {"forward_s", seconds},
+                 {"tokens_per_s", seconds > 0 ? tokens / seconds : 0.0}, {"computed_fraction", computed_fraction},
+                 {"gates", stats.to_json()}};
+  if (!token_analysis.empty()) o["which_tokens_skip"] = token_analysis;
+  return o;
+}
+
+EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& cfg, const torch::Device& device,
+                    const EvalOptions& opts) {
+  torch::NoGradGuard ng;
+  const bool was_training = model->is_training();
+  model->eval();
+  data.reset();
+  if (opts.labels) opts.labels->reset();
+  EvalResult r(cfg.model.n_layers, cfg.train.zero_eps);
+  TokenAnalysis ta(cfg.model.n_layers);
+  double loss_sum = 0, computed = 0, possible = 0;
+  int64_t batches = 0;
+  while (data.has_next_in_epoch() && (opts.max_batches == 0 || batches < opts.max_batches)) {
+    auto b = data.next();
+    auto targets = b.targets.to(device);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto out = opts.hard_skip ? model->forward_hard_skip(b.inputs.to(device)) : model->forward(b.inputs.to(device));
+    auto ce = torch::nn::functional::cross_entropy(
+        out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32), targets.reshape({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // [B*T]
+    loss_sum += ce.sum().item<double>();  // synchronises the device
+    r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.tokens += static_cast<double>(targets.numel());
+    if (opts.hard_skip) {
+      computed += static_cast<double>(model->hard_skip_computed);
+      possible += static_cast<double>(model->hard_skip_possible);
+    }
+    r.stats.add(out);
+    if (opts.token_analysis) {
+      torch::Tensor depth = torch::zeros_like(ce);
+      if (!out.gates.empty())
+        depth = (torch::stack(out.gates).abs() < cfg.train.zero_eps).sum(0).reshape({-1}).to(ce.dtype());
+      ta.add(depth, ce, opts.labels ? opts.labels->next().targets.reshape({-1}) : torch::Tensor());
+    }
+    ++batches;
+  }
+  if (was_training) model->train();
+  r.loss = r.tokens > 0 ? loss_sum / r.tokens : 0.0;
+  if (possible > 0) r.computed_fraction = computed / possible;
+  if (opts.token_analysis) r.token_analysis = ta.to_json();
+  return r;
+}
+
+}  // namespace skipbench

@@ -1,0 +1,38 @@
+// evaluate.h: a pass over a whole (fixed) split without gradients: mean cross-entropy, per-layer gate metrics,
+// and which tokens skip: each token's skip depth (the number of blocks whose gate is below zero_eps) against its
+// loss, as a histogram by depth, Pearson and Spearman correlations, and, when per-token difficulty labels are
+// given (synthetic data), skip depth and loss per difficulty class. Used for validation during training and by
+// `skipbench eval`, with the soft (gated) forward or with real skipping (hard skip).
+#pragma once
+#include <boost/json/object.hpp>
+#include <optional>
+
+#include "harness/config/config.h"
+#include "harness/data/loader.h"
+#include "harness/model/transformer.h"
+#include "harness/train/gate_stats.h"
+
+namespace skipbench {
+
+struct EvalOptions {
+  int64_t max_batches = 0;  // 0: every window of the split
+  bool hard_skip = false;
+  bool token_analysis = false;             // skip depth vs loss (costs a host copy per batch)
+  data::TokenLoader* labels = nullptr;     // difficulty class per token, windows aligned with the data
+};
+
+struct EvalResult {
+  double loss = 0;
+  double tokens = 0;
+  double seconds = 0;           // forward time, host clock, device synchronised
+  double computed_fraction = 1;  // hard skip: (token, block) pairs computed / possible
+  GateStatsAccumulator stats;
+  boost::json::object token_analysis;  // empty unless requested
+  explicit EvalResult(int64_t n_layers, double zero_eps) : stats(n_layers, zero_eps) {}
+  boost::json::object to_json() const;
+};
+
+EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& cfg, const torch::Device& device,
+                    const EvalOptions& opts);
+
+}  // namespace skipbench

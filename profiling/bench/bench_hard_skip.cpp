@@ -1,0 +1,77 @@
+// bench_hard_skip.cpp: does skipping buy wall-clock? Forward time (no gradients) of the 12-layer tiny and
+// paper-12l shapes: a dense model, and the forced_skip variant with real skipping (forward_hard_skip) at middle
+// sparsities 0, 0.25, 0.5, 0.75. Counters: realised sparsity, the FLOPs-estimated saving relative to dense
+// (standard mode, forward), and the computed fraction. profiling/bench/run_hard_skip.py turns the JSON output into
+// the table of realised saving / estimated saving in benchmarks/RESULTS.md.
+//   build/skipbench_bench_hard_skip --benchmark_format=json --benchmark_repetitions=3 [--benchmark_filter=tiny]
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <string>
+
+#include "harness/registry/variant_registry.h"
+#include "profiling/flops.h"
+
+using namespace skipbench;
+
+namespace {
+
+struct Shape {
+  const char* name;
+  ModelConfig cfg;
+  int64_t batch;
+};
+
+Shape tiny() {
+  ModelConfig c;
+  c.vocab_size = 257, c.dim = 128, c.n_layers = 12, c.n_heads = 4, c.max_seq_len = 128;
+  return {"tiny", c, 16};
+}
+Shape paper12() {
+  ModelConfig c;
+  c.vocab_size = 50257, c.dim = 768, c.n_layers = 12, c.n_heads = 12, c.max_seq_len = 1024;
+  return {"paper-12l", c, 1};
+}
+
+void run(benchmark::State& state, Shape shape, double sparsity, bool dense) {
+  torch::NoGradGuard ng;
+  torch::manual_seed(0);
+  auto model = dense ? build_model(shape.cfg, {"dense", {}})
+                     : build_model(shape.cfg, {"forced_skip", {{"sparsity", sparsity}}});
+  model->eval();
+  auto tokens = torch::randint(0, shape.cfg.vocab_size, {shape.batch, shape.cfg.max_seq_len});
+  auto out = model->forward_hard_skip(tokens);  // warm-up, and the realised gates
+  double realised = 0;
+  if (!out.gates.empty()) realised = (torch::stack(out.gates) == 0).to(torch::kFloat64).mean().item<double>();
+  for (auto _ : state) {
+    auto o = model->forward_hard_skip(tokens);
+    benchmark::DoNotOptimize(o.logits.data_ptr());
+  }
+  const double f_dense = estimate_flops(shape.cfg, false, {}, FlopsMode::standard).forward_per_sequence;
+  const double f = estimate_flops(shape.cfg, !dense, {realised}, FlopsMode::standard).forward_per_sequence;
+  state.counters["sparsity"] = realised;
+  state.counters["est_saving"] = 1.0 - f / f_dense;
+  state.counters["computed_fraction"] =
+      model->hard_skip_possible ? double(model->hard_skip_computed) / double(model->hard_skip_possible) : 1.0;
+  state.counters["tokens"] = double(shape.batch * shape.cfg.max_seq_len);
+  state.SetLabel(std::string(shape.name));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (auto shape : {tiny(), paper12()}) {
+    const int iters = std::string(shape.name) == "tiny" ? 20 : 2;
+    benchmark::RegisterBenchmark((std::string(shape.name) + "/dense").c_str(),
+                                 [shape](benchmark::State& s) { run(s, shape, 0.0, true); })
+        ->Unit(benchmark::kMillisecond)->Iterations(iters)->UseRealTime();
+    for (double sp : {0.0, 0.25, 0.5, 0.75})
+      benchmark::RegisterBenchmark((std::string(shape.name) + "/hard_skip/" + std::to_string(sp).substr(0, 4)).c_str(),
+                                   [shape, sp](benchmark::State& s) { run(s, shape, sp, false); })
+          ->Unit(benchmark::kMillisecond)->Iterations(iters)->UseRealTime();
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

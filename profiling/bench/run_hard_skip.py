@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Run the hard-skip benchmark and write its table into benchmarks/RESULTS.md.
+
+Usage: python3 profiling/bench/run_hard_skip.py [--bin build/skipbench_bench_hard_skip] [--repetitions 3]
+                                                [--filter REGEX] [--json OUT.json]
+Medians over repetitions; realised saving = 1 - t(hard skip at s) / t(dense); ratio = realised / estimated.
+The section between the markers <!-- hard-skip:begin --> and <!-- hard-skip:end --> is replaced (per device).
+"""
+import argparse, json, os, platform, re, statistics, subprocess, sys, datetime
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--bin", default="build/skipbench_bench_hard_skip")
+ap.add_argument("--repetitions", type=int, default=3)
+ap.add_argument("--filter", default=".")
+ap.add_argument("--json", default="")
+ap.add_argument("--results", default="benchmarks/RESULTS.md")
+ap.add_argument("--device-label", default="")
+a = ap.parse_args()
+
+out = subprocess.run([a.bin, "--benchmark_format=json", f"--benchmark_repetitions={a.repetitions}",
+                      f"--benchmark_filter={a.filter}"], check=True, capture_output=True, text=True).stdout
+data = json.loads(out)
+if a.json:
+    open(a.json, "w").write(out)
+
+runs = {}
+for b in data["benchmarks"]:
+    if b.get("run_type") != "iteration":
+        continue
+    runs.setdefault(b["run_name"], []).append(b)
+
+def med(name):
+    rs = runs[name]
+    return statistics.median(r["real_time"] for r in rs), rs[0]
+
+rows = []
+for shape in ("tiny", "paper-12l"):
+    dense = f"{shape}/dense"
+    if dense not in runs:
+        continue
+    t_dense, _ = med(dense)
+    rows.append((shape, "dense", 0.0, 0.0, t_dense, 0.0, None, len(runs[dense])))
+    for name in sorted(n for n in runs if n.startswith(f"{shape}/hard_skip/")):
+        t, r = med(name)
+        est = r["est_saving"]
+        real = 1 - t / t_dense
+        rows.append((shape, "hard_skip", r["sparsity"], est, t, real, real / est if est > 0 else None, len(runs[name])))
+
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+ctx = data.get("context", {})
+device = a.device_label or f"CPU: {ctx.get('num_cpus', '?')} cores @ {ctx.get('mhz_per_cpu', '?')} MHz ({platform.processor() or platform.machine()})"
+date = datetime.date.today().isoformat()
+lines = [f"<!-- hard-skip:begin {device} -->",
+         f"### Hard skip vs FLOPs estimate: {device}",
+         "",
+         f"Commit `{commit}`, {date}, `{' '.join(os.path.basename(x) for x in [a.bin])}`, median of {a.repetitions} repetitions; "
+         "forward only, no gradients; times in ms per batch (tiny: 16 x 128 tokens, paper-12l: 1 x 1024).",
+         "",
+         "| shape | path | sparsity | est. saving | median ms | realised saving | realised / estimated |",
+         "|---|---|---|---|---|---|---|"]
+for shape, path, s, est, t, real, ratio, n in rows:
+    lines.append(f"| {shape} | {path} | {s:.3f} | {est:.3f} | {t:.1f} | {real:.3f} | {'' if ratio is None else f'{ratio:.2f}'} |")
+lines.append(f"<!-- hard-skip:end {device} -->")
+block = "\n".join(lines)
+print(block)
+
+path = a.results
+text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
+pat = re.compile(rf"<!-- hard-skip:begin {re.escape(device)} -->.*?<!-- hard-skip:end {re.escape(device)} -->", re.S)
+text = pat.sub(block, text) if pat.search(text) else text.rstrip() + "\n\n" + block + "\n"
+tmp = path + ".tmp"
+open(tmp, "w").write(text)
+os.replace(tmp, path)

@@ -1,0 +1,195 @@
+// target_controller.cpp: see target_controller.h.
+#include "variants/controllers/target_controller.h"
+
+#include <torch/torch.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "harness/common/error.h"
+
+namespace skipbench {
+namespace json = boost::json;
+
+namespace {
+const std::string kWhere = "train.controller.options.";
+
+json::value arr(const std::vector<double>& v) {
+  json::array a;
+  for (double x : v) a.push_back(x);
+  return a;
+}
+std::vector<double> vec(const json::value& v) {
+  std::vector<double> out;
+  if (v.is_array())
+    for (const auto& e : v.get_array()) out.push_back(e.to_number<double>());
+  return out;
+}
+}  // namespace
+
+void Ema::update(const std::vector<double>& x) {
+  if (!initialised) {
+    value = x;
+    initialised = true;
+    return;
+  }
+  for (size_t i = 0; i < x.size(); ++i) value[i] = beta * value[i] + (1.0 - beta) * x[i];
+}
+
+std::vector<double> make_mean_targets(int64_t L, const json::object& o) {
+  const size_t half = static_cast<size_t>(L / 2);
+  std::vector<double> first;
+  const auto& mt = o.at("mean_targets");
+  if (mt.is_string() && mt.get_string() == "auto") {
+    const auto& s = o.at("mean_target_start");
+    const auto& e = o.at("mean_target_end");
+    if (!s.is_number() || !e.is_number())
+      throw Error(kWhere + "mean_target_start/mean_target_end: both are needed when mean_targets is \"auto\"");
+    const double a = s.to_number<double>(), b = e.to_number<double>();
+    for (size_t i = 0; i < half; ++i)
+      first.push_back(half == 1 ? a : a + (b - a) * static_cast<double>(i) / static_cast<double>(half - 1));
+  } else if (mt.is_array()) {
+    for (const auto& x : mt.get_array()) {
+      if (!x.is_number()) throw Error(kWhere + "mean_targets: expected numbers");
+      first.push_back(x.to_number<double>());
+    }
+  } else if (mt.is_string()) {  // the released code also accepts "1 0.9 0.8 ..."
+    std::istringstream in{std::string(mt.get_string())};
+    double x;
+    while (in >> x) first.push_back(x);
+    if (!in.eof()) throw Error(kWhere + "mean_targets: expected \"auto\", a list, or space-separated numbers");
+  } else {
+    throw Error(kWhere + "mean_targets: expected \"auto\", a list, or space-separated numbers");
+  }
+  if (first.size() != half)
+    throw Error(kWhere + "mean_targets: expected " + std::to_string(half) + " values (one per first-half layer), got " +
+                std::to_string(first.size()));
+  for (double x : first)
+    if (!(x >= 0 && x <= 1)) throw Error(kWhere + "mean_targets: each target must be in [0, 1]");
+  std::vector<double> all = first;
+  all.insert(all.end(), first.rbegin(), first.rend());  // mirrored, as the gates are
+  return all;
+}
+
+std::vector<double> make_var_targets(const std::vector<double>& mu, double delta) {
+  std::vector<double> v;
+  for (double m : mu) v.push_back(std::max(0.0, m * (1 - m) + delta));
+  return v;
+}
+
+std::vector<OptionSpec> target_options(double mean_coef_init, double var_coef_init) {
+  using K = OptionSpec::Kind;
+  return {
+      {"mean_targets", K::Json, "auto", "\"auto\" (linspace start..end over the first half, mirrored) or L/2 values", {}},
+      {"mean_target_start", K::Number, nullptr, "first-layer gate-mean target (with \"auto\")", {}},
+      {"mean_target_end", K::Number, nullptr, "middle-layer gate-mean target (with \"auto\")", {}},
+      {"var_target_delta", K::Number, 0.0, "added to the Bernoulli variance targets mu*(1-mu*)", {}},
+      {"mean_coef_init", K::Number, mean_coef_init, "initial coefficient of the gate-mean term, every layer", {}},
+      {"var_coef_init", K::Number, var_coef_init, "initial coefficient of the gate-variance term, every layer", {}},
+      {"coef_min", K::Number, nullptr, "lower clamp of the coefficients (null: none)", {}},
+      {"coef_max", K::Number, nullptr, "upper clamp of the coefficients (null: none)", {}},
+      {"ema_steps_short", K::Number, 1.0, "time-scale of the short EMA of the deltas (beta = 1 - 1/steps)", {}},
+      {"ema_steps_long", K::Number, 10.0, "time-scale of the long EMA of the deltas", {}},
+      {"delta_min", K::Number, 0.01, "dead zone: coefficients move only where |stat - target| > delta_min", {}},
+  };
+}
+
+TargetController::TargetController(int64_t L, const json::object& o, Loss loss, Rule rule, double step,
+                                   double deriv_min)
+    : loss_(loss),
+      rule_(rule),
+      step_(step),
+      deriv_min_(deriv_min),
+      delta_min_(o.at("delta_min").to_number<double>()),
+      coef_min_(number_or(o.at("coef_min"), -std::numeric_limits<double>::infinity())),
+      coef_max_(number_or(o.at("coef_max"), std::numeric_limits<double>::infinity())),
+      mean_short_(o.at("ema_steps_short").to_number<double>()),
+      mean_long_(o.at("ema_steps_long").to_number<double>()),
+      var_short_(o.at("ema_steps_short").to_number<double>()),
+      var_long_(o.at("ema_steps_long").to_number<double>()) {
+  for (const char* k : {"ema_steps_short", "ema_steps_long"})
+    if (!(o.at(k).to_number<double>() >= 1)) throw Error(kWhere + k + ": must be >= 1");
+  if (coef_min_ > coef_max_) throw Error(kWhere + "coef_min: must not exceed coef_max");
+  mean_targets_ = make_mean_targets(L, o);
+  var_targets_ = make_var_targets(mean_targets_, o.at("var_target_delta").to_number<double>());
+  mean_coefs_.assign(L, o.at("mean_coef_init").to_number<double>());
+  var_coefs_.assign(L, o.at("var_coef_init").to_number<double>());
+}
+
+torch::Tensor TargetController::loss(const std::vector<torch::Tensor>& gates) {
+  if (gates.empty()) return torch::zeros({});
+  std::vector<torch::Tensor> means, vars;
+  for (const auto& g : gates) {
+    auto gf = g.to(torch::kFloat32);
+    means.push_back(gf.mean());
+    vars.push_back(gf.var());  // unbiased over the micro-batch's tokens, as torch.var((1, 2))
+  }
+  auto m = torch::stack(means), v = torch::stack(vars);
+  auto t = [&](const std::vector<double>& x) { return torch::tensor(x, torch::kFloat64).to(m.options()); };
+  if (loss_ == Loss::linear) return (t(mean_coefs_) * m).mean() + (t(var_coefs_) * v).mean();
+  return t(mean_coefs_).mean() * (m - t(mean_targets_)).norm() + t(var_coefs_).mean() * (v - t(var_targets_)).norm();
+}
+
+void TargetController::step_coefs(std::vector<double>& c, const std::vector<double>& d, const Ema& shrt,
+                                  const Ema& lng) {
+  for (size_t l = 0; l < c.size(); ++l) {
+    if (!(std::abs(d[l]) > delta_min_)) continue;  // dead zone
+    switch (rule_) {
+      case Rule::none: break;
+      case Rule::sign: c[l] += step_ * static_cast<double>((d[l] > 0) - (d[l] < 0)); break;
+      case Rule::proportional: c[l] += step_ * d[l]; break;
+      case Rule::proportional_derivative: {
+        const double deriv = shrt.value[l] - lng.value[l];  // EMAs already include this step's delta
+        if (d[l] * deriv > deriv_min_) c[l] += step_ * d[l];  // only while the error grows away from target
+        break;
+      }
+    }
+    c[l] = std::min(std::max(c[l], coef_min_), coef_max_);
+  }
+}
+
+void TargetController::update(const GateStepStats& s) {
+  std::vector<double> dm(mean_targets_.size()), dv(var_targets_.size());
+  for (size_t l = 0; l < dm.size(); ++l) {
+    dm[l] = s.mean.at(l) - mean_targets_[l];
+    dv[l] = s.var.at(l) - var_targets_[l];
+  }
+  mean_short_.update(dm);
+  mean_long_.update(dm);
+  var_short_.update(dv);
+  var_long_.update(dv);
+  step_coefs(mean_coefs_, dm, mean_short_, mean_long_);
+  step_coefs(var_coefs_, dv, var_short_, var_long_);
+  ++updates_;
+}
+
+json::object TargetController::state() const {
+  auto ema = [](const Ema& e) { return e.initialised ? arr(e.value) : json::value(nullptr); };
+  return {{"updates", updates_},
+          {"mean_targets", arr(mean_targets_)},
+          {"var_targets", arr(var_targets_)},
+          {"mean_coefs", arr(mean_coefs_)},
+          {"var_coefs", arr(var_coefs_)},
+          {"mean_deltas_short", ema(mean_short_)},
+          {"mean_deltas_long", ema(mean_long_)},
+          {"var_deltas_short", ema(var_short_)},
+          {"var_deltas_long", ema(var_long_)}};
+}
+
+void TargetController::load_state(const json::object& s) {
+  auto ema = [&](Ema& e, const char* k) {
+    e.initialised = !s.at(k).is_null();
+    e.value = vec(s.at(k));
+  };
+  updates_ = s.at("updates").to_number<int64_t>();
+  mean_coefs_ = vec(s.at("mean_coefs"));
+  var_coefs_ = vec(s.at("var_coefs"));
+  ema(mean_short_, "mean_deltas_short");
+  ema(mean_long_, "mean_deltas_long");
+  ema(var_short_, "var_deltas_short");
+  ema(var_long_, "var_deltas_long");
+}
+
+}  // namespace skipbench

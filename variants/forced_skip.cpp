@@ -1,0 +1,76 @@
+// forced_skip.cpp: the `forced_skip` variant: skip-middle geometry with gates fixed at exactly 0 or 1 instead of
+// learned, so a chosen fraction of (token, block) pairs is skipped. For benchmarks of real skipping (hard skip
+// against FLOPs estimates at sparsity 0, 0.25, 0.5, 0.75) and for exactness tests.
+// Each position t skips k(t) blocks, the middle ones (blocks (L-k)/2 .. (L+k)/2 - 1), with k even; k(t) is
+// k_lo or k_lo + 2 (k_lo = the largest even number <= s*L), drawn per position from a hash of (seed, t) so that
+// the mean of k/L is s. Every sequence of a batch has the same pattern.
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "harness/common/error.h"
+#include "harness/registry/variant_registry.h"
+
+namespace skipbench {
+namespace {
+
+uint64_t mix(uint64_t x) {  // splitmix64 finaliser: a cheap, well-spread hash
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+class ForcedSkipGates : public GatePolicy {
+ public:
+  ForcedSkipGates(int64_t L, double s, uint64_t seed, AttentionGate ag) : L_(L), s_(s), seed_(seed), ag_(ag) {}
+  void begin(int64_t B, int64_t T) override {
+    const double target = s_ * static_cast<double>(L_);
+    const int64_t k_lo = 2 * static_cast<int64_t>(std::floor(target / 2.0));
+    const double p_hi = (target - static_cast<double>(k_lo)) / 2.0;  // chance of skipping k_lo + 2 blocks
+    std::vector<int64_t> start(T);
+    for (int64_t t = 0; t < T; ++t) {
+      const double u = static_cast<double>(mix(seed_ * 1000003ULL + static_cast<uint64_t>(t)) >> 11) * 0x1.0p-53;
+      const int64_t k = std::min(L_, k_lo + (u < p_hi ? 2 : 0));
+      start[t] = (L_ - k) / 2;  // first skipped block
+    }
+    start_ = torch::tensor(start, torch::kInt64).view({1, T}).expand({B, T});
+  }
+  torch::Tensor gate(int64_t l, const torch::Tensor& h, ForwardOutput&) override {
+    const int64_t first_half_index = l < L_ / 2 ? l : L_ - 1 - l;
+    auto open = (start_ > first_half_index).to(h.device());
+    return open.to(torch::kFloat32);
+  }
+  AttentionGate attention_gate() const override { return ag_; }
+
+ private:
+  int64_t L_;
+  double s_;
+  uint64_t seed_;
+  AttentionGate ag_;
+  torch::Tensor start_;
+};
+
+Transformer build(const ModelConfig& cfg, const boost::json::object& o) {
+  if (cfg.n_layers % 2 != 0)
+    throw Error("model.n_layers: forced_skip needs an even number of layers, got " + std::to_string(cfg.n_layers));
+  const double s = o.at("sparsity").to_number<double>();
+  if (!(s >= 0 && s <= 1)) throw Error("variant.options.sparsity: must be in [0, 1]");
+  return Transformer(cfg, std::make_shared<ForcedSkipGates>(cfg.n_layers, s, o.at("seed").to_number<uint64_t>(),
+                                                            parse_attention_gate(std::string(o.at("attention_gate").get_string()))));
+}
+
+const RegisterVariant reg({
+    "forced_skip",
+    "skip-middle geometry with fixed 0/1 gates at a chosen sparsity (benchmarks, exactness tests)",
+    {
+        {"sparsity", OptionSpec::Kind::Number, 0.5, "fraction of (token, block) pairs skipped", {}},
+        {"seed", OptionSpec::Kind::Int, 0, "which positions skip more", {}},
+        {"attention_gate", OptionSpec::Kind::String, "key", "as for skip_middle", {"key", "none", "reference"}},
+    },
+    /*gated=*/true,
+    build,
+});
+
+}  // namespace
+}  // namespace skipbench
