@@ -44,3 +44,10 @@ if [[ "$have" != "$TORCH_VERSION" ]]; then
 else
   echo "setup: .venv has torch $have"
 fi
+# Report figures are drawn by matplotlib, driven from the JSON reports (reports/render_report.py).
+if ! .venv/bin/python -c 'import matplotlib' 2>/dev/null; then
+  echo "setup: installing matplotlib into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "matplotlib==3.10.*"
+else
+  echo "setup: .venv has matplotlib"
+fi

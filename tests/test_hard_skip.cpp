@@ -3,8 +3,9 @@
 // skipped key j the unnormalised weight 1e-6 * exp(score) (ln 1e-6 is added, not -inf) and hard skip gives it 0.
 // Per query row that moves the output by at most T * 1e-6 * exp(score spread) * 2 max|v| (~1e-5 at these sizes,
 // scores ~0.1); the post-attention RMSNorm rescales the small attention output to unit RMS, amplifying it up to
-// ~100x, so logits agree to ~1e-3. We assert 2e-3 and also that an unmasked (attention_gate none) soft path is
-// much further away, so the test sees what key gating hides.
+// ~100x, so logits agree to ~1e-3 at worst. Measured: at most 9e-7 here, so we assert 1e-4 (for learned gates,
+// where the same argument holds for the exact zeros, 2e-3). We also assert that an
+// unmasked (attention_gate none) soft path is far away (measured 0.13..0.16), so the test sees what key gating hides.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -34,7 +35,7 @@ TEST(HardSkip, BinaryGatesGiveTheSoftPathsLogitsWithinTolerance) {
     auto g = torch::stack(soft.gates);
     EXPECT_TRUE(((g == 0) | (g == 1)).all().item<bool>());
     EXPECT_GT((g == 0).sum().item<int64_t>(), 0) << s;
-    EXPECT_LT(max_diff(soft.logits, hard.logits), 2e-3) << "sparsity " << s;
+    EXPECT_LT(max_diff(soft.logits, hard.logits), 1e-4) << "sparsity " << s;
     // realised computed fraction = 1 - sparsity of (token, block) pairs
     EXPECT_NEAR(static_cast<double>(m->hard_skip_computed) / m->hard_skip_possible, 1 - (g == 0).to(torch::kFloat64).mean().item<double>(), 1e-12);
     // without key gating the skipped positions stay visible in the soft path: clearly different

@@ -15,19 +15,23 @@ ap.add_argument("--filter", default=".")
 ap.add_argument("--json", default="")
 ap.add_argument("--results", default="benchmarks/RESULTS.md")
 ap.add_argument("--device-label", default="")
+ap.add_argument("--from-json", default="", help="re-tabulate a saved benchmark JSON instead of running")
 a = ap.parse_args()
 
-out = subprocess.run([a.bin, "--benchmark_format=json", f"--benchmark_repetitions={a.repetitions}",
-                      f"--benchmark_filter={a.filter}"], check=True, capture_output=True, text=True).stdout
+if a.from_json:
+    out = open(a.from_json).read()
+else:
+    out = subprocess.run([a.bin, "--benchmark_format=json", f"--benchmark_repetitions={a.repetitions}",
+                          f"--benchmark_filter={a.filter}"], check=True, capture_output=True, text=True).stdout
 data = json.loads(out)
-if a.json:
+if a.json and not a.from_json:
     open(a.json, "w").write(out)
 
 runs = {}
 for b in data["benchmarks"]:
     if b.get("run_type") != "iteration":
         continue
-    runs.setdefault(b["run_name"], []).append(b)
+    runs.setdefault(b["run_name"].split("/iterations")[0], []).append(b)
 
 def med(name):
     rs = runs[name]
