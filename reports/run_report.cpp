@@ -8,7 +8,8 @@
 
 namespace skipbench {
 
-MetricsLog::MetricsLog(const std::string& path) : out_(path, std::ios::trunc), path_(path) {
+MetricsLog::MetricsLog(const std::string& path, bool append)
+    : out_(path, append ? std::ios::app : std::ios::trunc), path_(path) {
   if (!out_) throw Error(path + ": cannot write metrics log (check the output directory)");
 }
 

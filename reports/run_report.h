@@ -15,7 +15,7 @@ constexpr int64_t kRunSchemaVersion = 1;
 
 class MetricsLog {
  public:
-  explicit MetricsLog(const std::string& path);  // truncates
+  MetricsLog(const std::string& path, bool append = false);  // truncates unless append
   void write(const boost::json::object& line);
 
  private:

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <fstream>
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
@@ -107,4 +108,91 @@ TEST(SparsityController, PenaltyTrainsGatesTowardsZero) {
   };
   EXPECT_LT(mean_gate(penalised), mean_gate(free_run) - 0.05);
   EXPECT_GT(penalised.report.at("gates").at("val").at("sparsity").to_number<double>(), 0.0);
+}
+
+TEST(Resume, AnInterruptedRunResumesBitIdenticallyFromItsLastCheckpoint) {
+  TempDir d;
+  Config cfg = skipbench::testing::small_run_config(d, "skip_middle", 12);
+  cfg.train.checkpoint_every = 3;
+  cfg.train.val_every = 4;
+  cfg.train.controller = {"proportional", {{"mean_target_start", 0.9}, {"mean_target_end", 0.5},
+                                            {"coef_update_multiplier", 0.5}}};
+  auto whole = train(cfg, d.file("whole"));
+  TrainOptions kill;
+  kill.stop_after_steps = 7;  // dies after step 7; the last checkpoint is after step 6
+  auto first = train(cfg, d.file("resumed"), kill);
+  ASSERT_EQ(first.status, "interrupted");
+  EXPECT_TRUE(fs::exists(d.file("resumed/checkpoint/state.json")));
+  EXPECT_FALSE(fs::exists(d.file("resumed/run.json")));
+  auto second = train(cfg, d.file("resumed"));
+  ASSERT_EQ(second.status, "completed");
+  EXPECT_EQ(second.train_loss, whole.train_loss);  // bit-identical, steps before and after the checkpoint
+  EXPECT_EQ(second.val_loss, whole.val_loss);
+  EXPECT_EQ(second.report.at("resumed_from_step").as_int64(), 6);
+  EXPECT_EQ(boost::json::serialize(second.report.at("controller").at("final_state")),
+            boost::json::serialize(whole.report.at("controller").at("final_state")));
+  // metrics.jsonl holds each step once
+  std::ifstream in(d.file("resumed/metrics.jsonl"));
+  std::string line;
+  std::vector<int64_t> steps;
+  while (std::getline(in, line)) {
+    auto o = boost::json::parse(line).as_object();
+    if (o.at("kind") == "train") steps.push_back(o.at("step").as_int64());
+  }
+  std::vector<int64_t> expect(12);
+  for (int i = 0; i < 12; ++i) expect[i] = i;
+  EXPECT_EQ(steps, expect);
+  EXPECT_FALSE(fs::exists(d.file("resumed/checkpoint")));  // removed once the run is complete
+  // a finished run is never re-run; a checkpoint of another config is refused
+  EXPECT_THROW(train(cfg, d.file("resumed")), Error);
+  train(cfg, d.file("other"), kill);
+  Config changed = cfg;
+  changed.resolved["train"].as_object()["seed"] = 5;
+  changed.train.seed = 5;
+  EXPECT_THROW(train(changed, d.file("other")), Error);
+}
+
+TEST(Budget, TokensFlopsAndWallClockDecideTheLength) {
+  TempDir d;
+  Config cfg = skipbench::testing::small_run_config(d, "dense", 1000);
+  cfg.train.val_every = 0;
+  cfg.train.val_max_batches = 2;
+  const double tokens_per_step = 8 * 16;
+  cfg.train.budget_kind = "tokens";
+  cfg.train.budget_value = 10.5 * tokens_per_step;
+  EXPECT_EQ(train(cfg, "").train_loss.size(), 10u);
+
+  // FLOPs: a run at sparsity 0.5 affords more steps than its dense twin for the same training FLOPs
+  cfg.train.budget_kind = "flops";
+  cfg.train.budget_value = 2e8;
+  auto dense = train(cfg, "");
+  Config half = cfg;
+  half.variant = {"forced_skip", {{"sparsity", 0.5}}};
+  auto skipped = train(half, "");
+  EXPECT_GT(skipped.train_loss.size(), dense.train_loss.size());
+  for (const auto* r : {&dense, &skipped}) {
+    const double used = r->report.at("budget").at("train_flops_standard").to_number<double>();
+    const double per_step = used / double(r->train_loss.size());
+    EXPECT_GE(used, 2e8);
+    EXPECT_LT(used, 2e8 + per_step + 1);  // stops at the first step that reaches the budget
+  }
+
+  cfg.train.budget_kind = "wall_clock";
+  cfg.train.budget_value = 0.5;
+  auto timed = train(cfg, "");
+  EXPECT_GE(timed.report.at("budget").at("train_seconds").to_number<double>(), 0.5);
+  EXPECT_GT(timed.train_loss.size(), 1u);
+}
+
+TEST(Divergence, ANanLossMarksTheRunDivergedWithItsStep) {
+  TempDir d;
+  Config cfg = skipbench::testing::small_run_config(d, "dense", 30);
+  cfg.train.default_group.lr = 1e30;  // weights jump to ~1e30: attention scores overflow to inf, softmax to NaN
+  cfg.train.norms_group.lr = 1e30;
+  cfg.train.warmup_frac = 0;
+  auto r = train(cfg, d.file("run"));
+  ASSERT_EQ(r.status, "diverged");
+  EXPECT_LT(r.train_loss.size(), 30u);
+  EXPECT_NE(std::string(r.report.at("failure").as_string()).find("at step"), std::string::npos);
+  EXPECT_TRUE(fs::exists(d.file("run/run.json")));
 }

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <system_error>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -159,6 +160,53 @@ std::string pretty_json(const json::value& v) {
   pretty(os, v, 0);
   os << "\n";
   return os.str();
+}
+
+json::value exact_numbers(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: {
+      char buf[64];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_double(), std::chars_format::hex);
+      return json::string("0x" + std::string(buf, r.ptr));
+    }
+    case json::kind::object: {
+      json::object o;
+      for (const auto& kv : v.get_object()) o[kv.key()] = exact_numbers(kv.value());
+      return o;
+    }
+    case json::kind::array: {
+      json::array a;
+      for (const auto& e : v.get_array()) a.push_back(exact_numbers(e));
+      return a;
+    }
+    default: return v;
+  }
+}
+
+json::value restore_numbers(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string: {
+      const auto& s = v.get_string();
+      if (s.size() > 2 && s[0] == '0' && s[1] == 'x') {
+        double d = 0;
+        const bool neg = s.size() > 3 && s[2] == '-';
+        auto r = std::from_chars(s.data() + 2 + (neg ? 1 : 0), s.data() + s.size(), d, std::chars_format::hex);
+        if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return neg ? -d : d;
+      }
+      return v;
+    }
+    case json::kind::object: {
+      json::object o;
+      for (const auto& kv : v.get_object()) o[kv.key()] = restore_numbers(kv.value());
+      return o;
+    }
+    case json::kind::array: {
+      json::array a;
+      for (const auto& e : v.get_array()) a.push_back(restore_numbers(e));
+      return a;
+    }
+    default: return v;
+  }
 }
 
 const json::value* find_path(const json::value& root, const std::string& dotted) {

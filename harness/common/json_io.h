@@ -18,6 +18,12 @@ std::string compact_json(const boost::json::value& v);
 // Human-readable JSON (2-space indent, one key per line); numbers keep full precision.
 std::string pretty_json(const boost::json::value& v);
 
+// Exact round trip of doubles through JSON (Boost.JSON 1.81's parser can be off by an ulp): every double becomes a
+// string "0x<hex float>" (exact_numbers) and back (restore_numbers). For checkpoint state, where resumed runs must
+// be bit-identical.
+boost::json::value exact_numbers(const boost::json::value& v);
+boost::json::value restore_numbers(const boost::json::value& v);
+
 // Looks up a dotted path ("a.b.c") in an object; returns nullptr when any part is missing.
 const boost::json::value* find_path(const boost::json::value& root, const std::string& dotted);
 

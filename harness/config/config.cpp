@@ -167,7 +167,9 @@ json::object default_config_json() {
                      {"device", t.device},
                      {"threads", t.threads},
                      {"log_every", t.log_every},
-                     {"zero_eps", t.zero_eps}};
+                     {"zero_eps", t.zero_eps},
+                     {"checkpoint_every", t.checkpoint_every},
+                     {"budget", json::object{{"kind", t.budget_kind}, {"value", nullptr}}}};
   return {{"model", model},
           {"variant", json::object{{"name", "skip_middle"}, {"options", json::object{}}}},
           {"train", train},
@@ -261,6 +263,23 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   tc.threads = integer(t, "threads");
   tc.log_every = integer(t, "log_every");
   tc.zero_eps = num(t, "zero_eps");
+  tc.checkpoint_every = integer(t, "checkpoint_every");
+  if (tc.checkpoint_every < 0) fail(source, "train.checkpoint_every", "must be >= 0 (0: no checkpoints)");
+  const auto& bud = t.at("budget").get_object();
+  if (!bud.at("kind").is_string()) fail(source, "train.budget.kind", "expected a string");
+  tc.budget_kind = str(bud, "kind");
+  if (tc.budget_kind != "steps" && tc.budget_kind != "tokens" && tc.budget_kind != "flops" && tc.budget_kind != "wall_clock")
+    fail(source, "train.budget.kind", "expected \"steps\", \"tokens\", \"flops\" or \"wall_clock\", got \"" + tc.budget_kind + "\"");
+  const auto& bv = bud.at("value");
+  if (!bv.is_null() && !bv.is_number()) fail(source, "train.budget.value", "expected a number or null");
+  tc.budget_value = bv.is_null() ? 0.0 : bv.to_number<double>();
+  if (tc.budget_kind != "steps" && !(tc.budget_value > 0))
+    fail(source, "train.budget.value", "must be > 0 for a " + tc.budget_kind + " budget");
+  if (tc.budget_kind == "steps" && !bv.is_null()) {
+    if (!(tc.budget_value >= 1) || std::floor(tc.budget_value) != tc.budget_value)
+      fail(source, "train.budget.value", "a steps budget must be a positive integer");
+    tc.steps = static_cast<int64_t>(tc.budget_value);
+  }
   for (auto [k, val] : {std::pair{"steps", tc.steps}, {"batch_size", tc.batch_size},
                         {"micro_batch_size", tc.micro_batch_size}, {"log_every", tc.log_every}})
     positive(val, source, std::string("train.") + k);

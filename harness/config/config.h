@@ -56,6 +56,12 @@ struct TrainConfig {
   int64_t threads = 0;            // intra-op threads; 0: LibTorch's default
   int64_t log_every = 1;          // progress line every N steps
   double zero_eps = 1e-8;         // a gate counts as zero (skipped) when |g| < zero_eps
+  int64_t checkpoint_every = 0;   // save model, optimizer, controller and data position every N steps (0: never)
+  // Training budget: "steps" (value: steps; null = train.steps), "tokens" (steps = value / tokens per step),
+  // "flops" (training FLOPs, standard mode: a run stops when its FLOPs at its realised sparsity reach value), or
+  // "wall_clock" (seconds of training steps). Budgets other than steps drive the lr schedule by progress.
+  std::string budget_kind = "steps";
+  double budget_value = 0;        // 0 with kind "steps": train.steps
 
   int64_t accumulation_steps() const { return batch_size / micro_batch_size; }
 };

@@ -12,7 +12,8 @@ struct LrSchedule {
   double warmup_frac = 0.1;
   double start_factor = 0.1;
   int64_t warmup_steps() const { return static_cast<int64_t>(warmup_frac * static_cast<double>(steps)); }
-  double factor(int64_t step) const;
+  // `step` may be fractional: FLOPs and wall-clock budgets measure progress continuously (step = progress * steps).
+  double factor(double step) const;
 };
 
 }  // namespace skipbench

@@ -1,4 +1,5 @@
-// trainer.cpp: see trainer.h.
+// trainer.cpp: see trainer.h. One Run object holds everything a training run needs; its state (step, curves,
+// budget consumed, controller, data position, model and optimizer) is what a checkpoint saves.
 #include "harness/train/trainer.h"
 
 #include <torch/torch.h>
@@ -6,10 +7,13 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
+#include "harness/common/json_io.h"
 #include "harness/common/provenance.h"
 #include "harness/data/loader.h"
 #include "harness/registry/variant_registry.h"
@@ -32,6 +36,12 @@ json::array arr(const std::vector<double>& v) {
   json::array a;
   for (double x : v) a.push_back(x);
   return a;
+}
+template <typename T>
+std::vector<T> vec(const json::value& v) {
+  std::vector<T> out;
+  for (const auto& e : v.as_array()) out.push_back(e.to_number<T>());
+  return out;
 }
 
 torch::Device pick_device(const std::string& d) {
@@ -65,140 +75,326 @@ json::object fully_resolved(const Config& cfg, const json::object& vopts, const 
   return c;
 }
 
-}  // namespace
+class Run {
+ public:
+  Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts);
+  TrainResult go();
 
-TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOptions& opts) {
-  const auto& tc = cfg.train;
-  const auto& mc = cfg.model;
+ private:
+  bool budget_done() const;
+  double progress() const;  // fraction of the budget consumed, in [0, 1]
+  void train_step();
+  void validate(bool final);
+  void save_checkpoint();
+  bool load_checkpoint();  // true when it resumed
+  json::object report();
+
+  const Config& cfg_;
+  const TrainConfig& tc_;
+  const ModelConfig& mc_;
+  std::string out_;
+  TrainOptions opts_;
+  const VariantSpec& vspec_;
+  const ControllerSpec& cspec_;
+  json::object vopts_, copts_, resolved_;
+  torch::Device dev_;
+  std::unique_ptr<data::TokenLoader> train_data_, val_data_, val_labels_;
+  Transformer model_{nullptr};
+  std::unique_ptr<GateController> controller_;
+  std::unique_ptr<GroupedAdamW> optim_;
+  LrSchedule sched_{1};
+  std::unique_ptr<MetricsLog> metrics_;
+  int64_t accum_;
+  double tokens_per_step_, dense_step_flops_;
+  int64_t max_steps_;  // hard cap (flops / wall-clock budgets)
+  bool tty_ = false;
+  std::chrono::steady_clock::time_point t_start_;
+
+  // ---- the state a checkpoint holds ----
+  int64_t step_ = 0;  // optimizer steps done
+  std::vector<double> train_loss_, train_reg_, train_lr_, step_s_, val_loss_;
+  std::vector<int64_t> val_steps_;
+  double flops_standard_ = 0, flops_reference_ = 0, train_seconds_ = 0, val_seconds_ = 0, prior_elapsed_ = 0;
+  json::object last_train_stats_;
+  // ---- not checkpointed ----
+  EvalResult last_val_;
+  std::string status_ = "completed", failure_;
+  int64_t resumed_from_ = -1;
+};
+
+Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts)
+    : cfg_(cfg),
+      tc_(cfg.train),
+      mc_(cfg.model),
+      out_(out_dir),
+      opts_(opts),
+      vspec_(VariantRegistry::instance().get(cfg.variant.name)),
+      cspec_(ControllerRegistry::instance().get(cfg.train.controller.name)),
+      dev_(torch::kCPU),
+      last_val_(cfg.model.n_layers, cfg.train.zero_eps) {
   // ---- validate everything before any output exists ----
-  const auto& vspec = VariantRegistry::instance().get(cfg.variant.name);
-  const auto vopts = resolve_options(vspec.name, vspec.options, cfg.variant.options, "variant.options");
-  const auto& cspec = ControllerRegistry::instance().get(tc.controller.name);
-  const auto copts = resolve_options(cspec.name, cspec.options, tc.controller.options, "train.controller.options");
-  const torch::Device dev = pick_device(tc.device);
-  data::TokenLoader train_data(cfg.data.train, "data.train", mc.vocab_size, tc.micro_batch_size, mc.max_seq_len);
-  data::TokenLoader val_data(cfg.data.val, "data.val", mc.vocab_size, tc.micro_batch_size, mc.max_seq_len);
-  std::unique_ptr<data::TokenLoader> val_labels;
+  vopts_ = resolve_options(vspec_.name, vspec_.options, cfg.variant.options, "variant.options");
+  copts_ = resolve_options(cspec_.name, cspec_.options, tc_.controller.options, "train.controller.options");
+  resolved_ = fully_resolved(cfg, vopts_, copts_);
+  dev_ = pick_device(tc_.device);
+  train_data_ = std::make_unique<data::TokenLoader>(cfg.data.train, "data.train", mc_.vocab_size,
+                                                    tc_.micro_batch_size, mc_.max_seq_len);
+  val_data_ = std::make_unique<data::TokenLoader>(cfg.data.val, "data.val", mc_.vocab_size, tc_.micro_batch_size,
+                                                  mc_.max_seq_len);
   if (!cfg.data.val_labels.empty())
-    val_labels = std::make_unique<data::TokenLoader>(cfg.data.val_labels, "data.val_labels", 65536,
-                                                     tc.micro_batch_size, mc.max_seq_len);
+    val_labels_ = std::make_unique<data::TokenLoader>(cfg.data.val_labels, "data.val_labels", 65536,
+                                                      tc_.micro_batch_size, mc_.max_seq_len);
+  if (!out_.empty() && fs::exists(fs::join(out_, "run.json")))
+    throw Error(fs::join(out_, "run.json") + ": this directory already holds a finished run; choose another --out");
 
-  if (tc.threads > 0) torch::set_num_threads(static_cast<int>(tc.threads));
-  torch::manual_seed(tc.seed);
-  Transformer model = vspec.build(mc, vopts);  // throws Error for configs the variant refuses (odd L, ...)
-  model->to(dev);
-  model->train();
-  auto controller = cspec.build(mc.n_layers, copts);
-  GroupedAdamW optim(*model, tc);
-  const LrSchedule sched{tc.steps, tc.warmup_frac, tc.warmup_start_factor};
+  if (tc_.threads > 0) torch::set_num_threads(static_cast<int>(tc_.threads));
+  torch::manual_seed(tc_.seed);
+  model_ = vspec_.build(mc_, vopts_);  // throws Error for configs the variant refuses (odd L, ...)
+  model_->to(dev_);
+  model_->train();
+  controller_ = cspec_.build(mc_.n_layers, copts_);
+  optim_ = std::make_unique<GroupedAdamW>(*model_, tc_);
 
-  if (opts.progress)
-    *opts.progress << "skipbench train: " << vspec.name << " (" << cspec.name << " controller), " << mc.n_layers
-                   << " layers, " << tc.steps << " steps of " << tc.batch_size << " x " << mc.max_seq_len
-                   << " tokens on " << dev.str() << (out_dir.empty() ? "" : " -> " + out_dir) << "\n";
-  std::unique_ptr<MetricsLog> metrics;
-  if (!out_dir.empty()) {
-    fs::make_dirs(out_dir);
-    metrics = std::make_unique<MetricsLog>(out_dir + "/metrics.jsonl");
+  accum_ = tc_.accumulation_steps();
+  tokens_per_step_ = static_cast<double>(tc_.batch_size * mc_.max_seq_len);
+  dense_step_flops_ = estimate_flops(mc_, vspec_.gated, {}, FlopsMode::standard).training_per_token * tokens_per_step_;
+  int64_t nominal = tc_.steps;
+  if (tc_.budget_kind == "tokens") {
+    nominal = static_cast<int64_t>(std::floor(tc_.budget_value / tokens_per_step_));
+    if (nominal < 1)
+      throw Error("train.budget.value: " + std::to_string(tc_.budget_value) + " tokens is less than one step (" +
+                  std::to_string(static_cast<int64_t>(tokens_per_step_)) + " tokens)");
+  } else if (tc_.budget_kind == "flops") {
+    nominal = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(tc_.budget_value / dense_step_flops_)));
   }
+  sched_ = LrSchedule{nominal, tc_.warmup_frac, tc_.warmup_start_factor};
+  max_steps_ = (tc_.budget_kind == "steps" || tc_.budget_kind == "tokens") ? nominal : 20 * nominal;
+  if (tc_.budget_kind == "wall_clock") max_steps_ = std::numeric_limits<int64_t>::max();
+}
 
-  const int64_t accum = tc.accumulation_steps();
-  const double tokens_per_step = static_cast<double>(tc.batch_size * mc.max_seq_len);
-  const double seqs_per_step = static_cast<double>(tc.batch_size);
-  TrainResult res;
-  res.status = "completed";
-  std::string failure;
+bool Run::budget_done() const {
+  if (step_ >= max_steps_) return true;
+  if (tc_.budget_kind == "flops") return flops_standard_ >= tc_.budget_value;
+  if (tc_.budget_kind == "wall_clock") return train_seconds_ >= tc_.budget_value;
+  return false;
+}
+
+double Run::progress() const {
+  if (tc_.budget_kind == "flops") return std::min(1.0, flops_standard_ / tc_.budget_value);
+  if (tc_.budget_kind == "wall_clock") return std::min(1.0, train_seconds_ / tc_.budget_value);
+  return static_cast<double>(step_) / static_cast<double>(sched_.steps);
+}
+
+void Run::train_step() {
   StepTimer timer;
-  json::array train_lr, val_records;
-  std::vector<double> train_reg;
-  double train_flops_standard = 0, train_flops_reference = 0;
-  EvalResult last_val(mc.n_layers, tc.zero_eps);
-  GateStatsAccumulator last_train_stats(mc.n_layers, tc.zero_eps);
-  double val_seconds = 0;
-  const auto t_start = std::chrono::steady_clock::now();
-  const bool tty = opts.progress && ::isatty(STDERR_FILENO);
-
-  auto run_validation = [&](int64_t step, bool final) {
-    const auto t0 = std::chrono::steady_clock::now();
-    EvalOptions eo;
-    eo.max_batches = tc.val_max_batches;
-    eo.token_analysis = final;  // which tokens skip: on the final validation
-    eo.labels = val_labels.get();
-    last_val = evaluate(model, val_data, cfg, dev, eo);
-    val_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    res.val_steps.push_back(step);
-    res.val_loss.push_back(last_val.loss);
-    json::object rec{{"kind", "val"}, {"step", step}, {"val_loss", last_val.loss}, {"gates", last_val.stats.to_json()}};
-    if (final && !last_val.token_analysis.empty()) rec["which_tokens_skip"] = last_val.token_analysis;
-    val_records.push_back(rec);
-    if (metrics) metrics->write(rec);
-    if (opts.progress) *opts.progress << (tty ? "\r\033[K" : "") << "step " << step << " | val_loss " << last_val.loss << "\n";
-  };
-
-  for (int64_t step = 0; step < tc.steps; ++step) {
-    timer.start();
-    GateStatsAccumulator step_stats(mc.n_layers, tc.zero_eps);
-    double ce_sum = 0, reg_sum = 0;
-    for (int64_t m = 0; m < accum; ++m) {
-      auto b = train_data.next();
-      auto out = model->forward(b.inputs.to(dev));
-      auto ce = torch::nn::functional::cross_entropy(out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32),
-                                                     b.targets.to(dev).reshape({-1}));
-      auto reg = controller->loss(out.gates);
-      auto loss = (ce + reg) / static_cast<double>(accum);
-      loss.backward();
-      ce_sum += ce.item<double>();
-      reg_sum += reg.item<double>();
-      step_stats.add(out);
-    }
-    const double ce_mean = ce_sum / static_cast<double>(accum);
-    if (!std::isfinite(ce_mean)) {
-      res.status = "diverged";
-      failure = "loss became " + std::to_string(ce_mean) + " at step " + std::to_string(step);
-      timer.stop();
-      break;
-    }
-    if (step_stats.gated()) controller->update({step_stats.gate_mean(), step_stats.gate_var()});
-    const double factor = sched.factor(step);
-    optim.step(factor);
-    optim.zero_grad();
-    const double dt = timer.stop();
-    last_train_stats = step_stats;
-    res.train_loss.push_back(ce_mean);
-    train_reg.push_back(reg_sum / static_cast<double>(accum));
-    const double lr0 = optim.group_lr(0);
-    train_lr.push_back(lr0);
-    const auto zf = step_stats.zero_fraction();
-    train_flops_standard += estimate_flops(mc, vspec.gated, zf, FlopsMode::standard).training_per_token * tokens_per_step;
-    train_flops_reference += estimate_flops(mc, vspec.gated, zf, FlopsMode::reference).forward_per_sequence * seqs_per_step;
-    if (metrics) {
-      json::object rec{{"kind", "train"},  {"step", step},          {"loss", ce_mean},
-                       {"reg_loss", train_reg.back()}, {"lr", lr0},  {"step_s", dt},
-                       {"tokens", tokens_per_step * double(step + 1)}};
-      if (step_stats.gated()) rec["gates"] = step_stats.to_json();
-      auto cs = controller->state();
-      if (!cs.empty()) rec["controller"] = cs;
-      metrics->write(rec);
-    }
-    if (opts.progress && (step % tc.log_every == 0 || step + 1 == tc.steps)) {
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-      const double eta = elapsed / double(step + 1) * double(tc.steps - step - 1);
-      char line[200];
-      std::snprintf(line, sizeof line, "step %ld/%ld | loss %.4f | lr %.2e | %.0f tok/s | ETA %s",
-                    static_cast<long>(step + 1), static_cast<long>(tc.steps), ce_mean, lr0, tokens_per_step / dt,
-                    fmt_duration(eta).c_str());
-      *opts.progress << (tty ? "\r\033[K" : "") << line << (tty ? "" : "\n") << std::flush;
-    }
-    if (tc.val_every > 0 && (step + 1) % tc.val_every == 0 && step + 1 < tc.steps) run_validation(step + 1, false);
+  timer.start();
+  GateStatsAccumulator stats(mc_.n_layers, tc_.zero_eps);
+  double ce_sum = 0, reg_sum = 0;
+  for (int64_t m = 0; m < accum_; ++m) {
+    auto b = train_data_->next();
+    auto out = model_->forward(b.inputs.to(dev_));
+    auto ce = torch::nn::functional::cross_entropy(out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32),
+                                                   b.targets.to(dev_).reshape({-1}));
+    auto reg = controller_->loss(out.gates);
+    ((ce + reg) / static_cast<double>(accum_)).backward();
+    ce_sum += ce.item<double>();
+    reg_sum += reg.item<double>();
+    stats.add(out);
   }
-  if (res.status == "completed") run_validation(tc.steps, true);
-  const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  const double ce_mean = ce_sum / static_cast<double>(accum_);
+  if (!std::isfinite(ce_mean)) {
+    status_ = "diverged";
+    failure_ = "loss became " + std::to_string(ce_mean) + " at step " + std::to_string(step_);
+    return;
+  }
+  if (stats.gated()) controller_->update({stats.gate_mean(), stats.gate_var()});
+  // lr: steps and tokens budgets count steps; flops and wall-clock budgets measure progress continuously
+  const bool continuous = tc_.budget_kind == "flops" || tc_.budget_kind == "wall_clock";
+  const double factor = sched_.factor(continuous ? progress() * static_cast<double>(sched_.steps) : double(step_));
+  optim_->step(factor);
+  optim_->zero_grad();
+  const double dt = timer.stop();
+  const auto zf = stats.zero_fraction();
+  flops_standard_ += estimate_flops(mc_, vspec_.gated, zf, FlopsMode::standard).training_per_token * tokens_per_step_;
+  flops_reference_ += estimate_flops(mc_, vspec_.gated, zf, FlopsMode::reference).forward_per_sequence *
+                      static_cast<double>(tc_.batch_size);
+  train_seconds_ += dt;
+  train_loss_.push_back(ce_mean);
+  train_reg_.push_back(reg_sum / static_cast<double>(accum_));
+  train_lr_.push_back(optim_->group_lr(0));
+  step_s_.push_back(dt);
+  last_train_stats_ = stats.to_json();
+  if (metrics_) {
+    json::object rec{{"kind", "train"}, {"step", step_},         {"loss", ce_mean},
+                     {"reg_loss", train_reg_.back()}, {"lr", train_lr_.back()}, {"step_s", dt},
+                     {"tokens", tokens_per_step_ * double(step_ + 1)}, {"train_flops", flops_standard_}};
+    if (stats.gated()) rec["gates"] = last_train_stats_;
+    auto cs = controller_->state();
+    if (!cs.empty()) rec["controller"] = cs;
+    metrics_->write(rec);
+  }
+  ++step_;
+  if (opts_.progress && ((step_ - 1) % tc_.log_every == 0 || budget_done())) {
+    const double p = std::max(progress(), 1e-9);
+    const double elapsed =
+        prior_elapsed_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start_).count();
+    char line[220];
+    std::snprintf(line, sizeof line, "step %ld (%.0f%% of %s budget) | loss %.4f | lr %.2e | %.0f tok/s | ETA %s",
+                  static_cast<long>(step_), 100 * progress(), tc_.budget_kind.c_str(), ce_mean, train_lr_.back(),
+                  tokens_per_step_ / dt, fmt_duration(elapsed / p * (1 - p)).c_str());
+    *opts_.progress << (tty_ ? "\r\033[K" : "") << line << (tty_ ? "" : "\n") << std::flush;
+  }
+}
 
-  // ---- the report ----
+void Run::validate(bool final) {
+  const auto t0 = std::chrono::steady_clock::now();
+  EvalOptions eo;
+  eo.max_batches = tc_.val_max_batches;
+  eo.token_analysis = final;  // which tokens skip: on the final validation
+  eo.labels = val_labels_.get();
+  last_val_ = evaluate(model_, *val_data_, cfg_, dev_, eo);
+  val_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  val_steps_.push_back(step_);
+  val_loss_.push_back(last_val_.loss);
+  json::object rec{{"kind", "val"}, {"step", step_}, {"val_loss", last_val_.loss}, {"gates", last_val_.stats.to_json()}};
+  if (final && !last_val_.token_analysis.empty()) rec["which_tokens_skip"] = last_val_.token_analysis;
+  if (metrics_) metrics_->write(rec);
+  if (opts_.progress)
+    *opts_.progress << (tty_ ? "\r\033[K" : "") << "step " << step_ << " | val_loss " << last_val_.loss << "\n";
+}
+
+// Files are step-stamped and state.json (renamed into place last) names them, so a crash at any moment leaves
+// either the previous complete checkpoint or the new one.
+void Run::save_checkpoint() {
+  const std::string dir = fs::join(out_, "checkpoint");
+  fs::make_dirs(dir);
+  const std::string tag = std::to_string(step_);
+  save_model(model_, fs::join(dir, "model_" + tag + ".pt"));
+  {
+    const std::string p = fs::join(dir, "optim_" + tag + ".pt");
+    torch::save(optim_->impl(), p + ".tmp");
+    std::rename((p + ".tmp").c_str(), p.c_str());
+  }
+  const auto& pos = train_data_->position();
+  json::object history{{"train_loss", arr(train_loss_)}, {"train_reg", arr(train_reg_)}, {"train_lr", arr(train_lr_)},
+                       {"step_s", arr(step_s_)},         {"val_loss", arr(val_loss_)},   {"flops_standard", flops_standard_},
+                       {"flops_reference", flops_reference_}, {"train_seconds", train_seconds_},
+                       {"val_seconds", val_seconds_},
+                       {"elapsed_s", prior_elapsed_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start_).count()}};
+  json::array vs;
+  for (auto s : val_steps_) vs.push_back(s);
+  json::object state{{"schema", "skipbench.checkpoint"},
+                     {"schema_version", 1},
+                     {"step", step_},
+                     {"config", compact_json(resolved_)},
+                     {"loader", json::object{{"epoch", pos.epoch}, {"shard", pos.shard}, {"offset", pos.offset}}},
+                     {"controller", exact_numbers(controller_->state())},
+                     {"history", exact_numbers(history)},
+                     {"val_steps", vs},
+                     {"last_train_stats", last_train_stats_},
+                     {"model", "model_" + tag + ".pt"},
+                     {"optimizer", "optim_" + tag + ".pt"}};
+  write_file_atomic(fs::join(dir, "state.json"), pretty_json(state));
+  for (const auto& f : fs::list_dir(dir))  // older checkpoints
+    if ((f.rfind("model_", 0) == 0 || f.rfind("optim_", 0) == 0) && f != "model_" + tag + ".pt" && f != "optim_" + tag + ".pt")
+      std::remove(fs::join(dir, f).c_str());
+}
+
+bool Run::load_checkpoint() {
+  const std::string dir = fs::join(out_, "checkpoint"), path = fs::join(dir, "state.json");
+  if (out_.empty() || !fs::exists(path)) return false;
+  auto s = read_json_file(path).as_object();
+  if (std::string(s.at("config").as_string()) != compact_json(resolved_))
+    throw Error(path + ": the checkpoint belongs to a different config; resume with the same config or use a new --out");
+  load_model(model_, fs::join(dir, std::string(s.at("model").as_string())));
+  torch::load(optim_->impl(), fs::join(dir, std::string(s.at("optimizer").as_string())));
+  const auto& l = s.at("loader").as_object();
+  train_data_->set_position({l.at("epoch").to_number<int64_t>(), l.at("shard").to_number<size_t>(),
+                             l.at("offset").to_number<size_t>()});
+  controller_->load_state(restore_numbers(s.at("controller")).as_object());
+  const auto h = restore_numbers(s.at("history")).as_object();
+  train_loss_ = vec<double>(h.at("train_loss"));
+  train_reg_ = vec<double>(h.at("train_reg"));
+  train_lr_ = vec<double>(h.at("train_lr"));
+  step_s_ = vec<double>(h.at("step_s"));
+  val_loss_ = vec<double>(h.at("val_loss"));
+  flops_standard_ = h.at("flops_standard").to_number<double>();
+  flops_reference_ = h.at("flops_reference").to_number<double>();
+  train_seconds_ = h.at("train_seconds").to_number<double>();
+  val_seconds_ = h.at("val_seconds").to_number<double>();
+  prior_elapsed_ = h.at("elapsed_s").to_number<double>();
+  val_steps_ = vec<int64_t>(s.at("val_steps"));
+  last_train_stats_ = s.at("last_train_stats").as_object();
+  step_ = s.at("step").to_number<int64_t>();
+  resumed_from_ = step_;
+  return true;
+}
+
+TrainResult Run::go() {
+  tty_ = opts_.progress && ::isatty(STDERR_FILENO);
+  t_start_ = std::chrono::steady_clock::now();
+  if (!out_.empty()) fs::make_dirs(out_);
+  const bool resumed = load_checkpoint();
+  if (!out_.empty()) {
+    if (resumed) {  // keep the metrics of the steps before the checkpoint, drop any after it
+      std::ifstream in(fs::join(out_, "metrics.jsonl"));
+      std::string line, kept;
+      while (std::getline(in, line)) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(line, ec);
+        if (!v.is_object()) continue;
+        const auto st = v.as_object().at("step").to_number<int64_t>();
+        const bool val = v.as_object().at("kind") == "val";
+        if ((!val && st < step_) || (val && st <= step_)) kept += line + "\n";
+      }
+      write_file_atomic(fs::join(out_, "metrics.jsonl"), kept);
+    }
+    metrics_ = std::make_unique<MetricsLog>(fs::join(out_, "metrics.jsonl"), /*append=*/resumed);
+  }
+  if (opts_.progress)
+    *opts_.progress << "skipbench train: " << vspec_.name << " (" << cspec_.name << " controller), " << mc_.n_layers
+                    << " layers, " << tc_.budget_kind << " budget "
+                    << (tc_.budget_kind == "steps" ? double(tc_.steps) : tc_.budget_value) << ", " << tc_.batch_size
+                    << " x " << mc_.max_seq_len << " tokens per step on " << dev_.str()
+                    << (out_.empty() ? "" : " -> " + out_)
+                    << (resumed ? " (resuming after step " + std::to_string(step_) + ")" : "") << "\n";
+
+  int64_t this_invocation = 0;
+  while (!budget_done()) {
+    train_step();
+    if (status_ != "completed") break;
+    ++this_invocation;
+    const bool last = budget_done();
+    if (tc_.val_every > 0 && step_ % tc_.val_every == 0 && !last) validate(false);
+    if (!out_.empty() && tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0 && !last) save_checkpoint();
+    if (opts_.stop_after_steps > 0 && this_invocation >= opts_.stop_after_steps && !last) {
+      TrainResult r;  // as if killed: whatever the last checkpoint holds is what a resume starts from
+      r.status = "interrupted";
+      r.train_loss = train_loss_;
+      return r;
+    }
+  }
+  if (status_ == "completed") validate(true);
+
+  TrainResult r;
+  r.status = status_;
+  r.train_loss = train_loss_;
+  r.val_steps = val_steps_;
+  r.val_loss = val_loss_;
+  r.report = report();
+  if (!out_.empty()) {
+    save_model(model_, fs::join(out_, "model.pt"));  // before run.json: a report always has its weights beside it
+    r.report_path = write_run_report(out_, r.report);
+    fs::remove_tree(fs::join(out_, "checkpoint"));
+  }
+  return r;
+}
+
+json::object Run::report() {
   int64_t n_params = 0;
   json::object by_group;
   {
-    auto g = param_groups(*model);
+    auto g = param_groups(*model_);
     auto count = [](const auto& v) {
       int64_t n = 0;
       for (const auto& p : v) n += p.second.numel();
@@ -207,63 +403,76 @@ TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOpti
     by_group = {{"default", count(g.default_group)}, {"norms", count(g.norms)}, {"masks", count(g.masks)}};
     n_params = count(g.default_group) + count(g.norms) + count(g.masks);
   }
-  json::array steps_axis, loss_axis;
-  for (size_t i = 0; i < res.train_loss.size(); ++i) {
-    steps_axis.push_back(static_cast<int64_t>(i + 1));
-    loss_axis.push_back(res.train_loss[i]);
+  json::array steps_axis, vsteps;
+  for (size_t i = 0; i < train_loss_.size(); ++i) steps_axis.push_back(static_cast<int64_t>(i + 1));
+  for (auto s : val_steps_) vsteps.push_back(s);
+  const auto zf_val = last_val_.stats.zero_fraction();
+  auto timing = json::object{};
+  {
+    std::vector<double> v(step_s_.begin() + (step_s_.size() > 1 ? 1 : 0), step_s_.end());
+    const double med = median_of(v);
+    timing = {{"steps_timed", static_cast<int64_t>(v.size())},
+              {"warmup_steps_excluded", static_cast<int64_t>(step_s_.size() - v.size())},
+              {"median_step_s", med},
+              {"tokens_per_s", med > 0 ? tokens_per_step_ / med : 0.0},
+              {"train_s", train_seconds_},
+              {"validation_s", val_seconds_},
+              {"total_s", prior_elapsed_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start_).count()},
+              {"peak_host_memory_bytes", peak_host_memory_bytes()},
+              {"device", dev_.str()}};
   }
-  json::array vsteps, vloss;
-  for (size_t i = 0; i < res.val_loss.size(); ++i) {
-    vsteps.push_back(res.val_steps[i]);
-    vloss.push_back(res.val_loss[i]);
-  }
-  const auto zf_val = last_val.stats.zero_fraction();
-  auto timing = timer.summary(tokens_per_step);
-  timing["total_s"] = total_s;
-  timing["validation_s"] = val_seconds;
-  timing["peak_host_memory_bytes"] = peak_host_memory_bytes();
-  timing["device"] = dev.str();
-
+  json::object budget{{"kind", tc_.budget_kind},
+                      {"value", tc_.budget_kind == "steps" ? double(tc_.steps) : tc_.budget_value},
+                      {"steps", step_},
+                      {"tokens", tokens_per_step_ * double(step_)},
+                      {"train_flops_standard", flops_standard_},
+                      {"train_seconds", train_seconds_},
+                      {"schedule_steps", sched_.steps}};
   json::object report{
       {"schema", kRunSchema},
       {"schema_version", kRunSchemaVersion},
-      {"status", res.status},
-      {"config", fully_resolved(cfg, vopts, copts)},
-      {"config_source", cfg.source},
-      {"seed", tc.seed},
-      {"variant", json::object{{"name", vspec.name}, {"options", vopts}, {"gated", vspec.gated}}},
-      {"controller", json::object{{"name", cspec.name}, {"options", copts}, {"final_state", controller->state()}}},
+      {"status", status_},
+      {"config", resolved_},
+      {"config_source", cfg_.source},
+      {"seed", tc_.seed},
+      {"variant", json::object{{"name", vspec_.name}, {"options", vopts_}, {"gated", vspec_.gated}}},
+      {"controller", json::object{{"name", cspec_.name}, {"options", copts_}, {"final_state", controller_->state()}}},
       {"provenance", provenance()},
-      {"data", json::object{{"train", json::object{{"glob", cfg.data.train}, {"tokens", train_data.total_tokens()},
-                                                   {"windows_per_epoch", train_data.windows_per_epoch()}}},
-                            {"val", json::object{{"glob", cfg.data.val}, {"tokens", val_data.total_tokens()},
-                                                 {"windows", val_data.windows_per_epoch()}}}}},
+      {"data", json::object{{"train", json::object{{"glob", cfg_.data.train}, {"tokens", train_data_->total_tokens()},
+                                                   {"windows_per_epoch", train_data_->windows_per_epoch()}}},
+                            {"val", json::object{{"glob", cfg_.data.val}, {"tokens", val_data_->total_tokens()},
+                                                 {"windows", val_data_->windows_per_epoch()}}}}},
       {"model", json::object{{"parameters", n_params}, {"parameters_by_group", by_group}}},
-      {"tokens_per_step", tokens_per_step},
-      {"accumulation_steps", accum},
-      {"train_curve", json::object{{"step", steps_axis}, {"loss", loss_axis}, {"lr", train_lr}, {"reg_loss", arr(train_reg)}}},
-      {"val_curve", json::object{{"step", vsteps}, {"loss", vloss}}},
-      {"final", json::object{{"train_loss", res.train_loss.empty() ? 0.0 : res.train_loss.back()},
-                             {"val_loss", res.val_loss.empty() ? json::value(nullptr) : json::value(res.val_loss.back())},
-                             {"steps", static_cast<int64_t>(res.train_loss.size())},
-                             {"tokens_seen", tokens_per_step * double(res.train_loss.size())}}},
-      {"gates", json::object{{"val", last_val.stats.to_json()}, {"train_last_step", last_train_stats.to_json()}}},
-      {"which_tokens_skip", last_val.token_analysis},
+      {"tokens_per_step", tokens_per_step_},
+      {"accumulation_steps", accum_},
+      {"budget", budget},
+      {"resumed_from_step", resumed_from_ >= 0 ? json::value(resumed_from_) : json::value(nullptr)},
+      {"train_curve", json::object{{"step", steps_axis}, {"loss", arr(train_loss_)}, {"lr", arr(train_lr_)},
+                                   {"reg_loss", arr(train_reg_)}}},
+      {"val_curve", json::object{{"step", vsteps}, {"loss", arr(val_loss_)}}},
+      {"final", json::object{{"train_loss", train_loss_.empty() ? 0.0 : train_loss_.back()},
+                             {"val_loss", val_loss_.empty() ? json::value(nullptr) : json::value(val_loss_.back())},
+                             {"steps", step_},
+                             {"tokens_seen", tokens_per_step_ * double(step_)}}},
+      {"gates", json::object{{"val", last_val_.stats.to_json()}, {"train_last_step", last_train_stats_}}},
+      {"which_tokens_skip", last_val_.token_analysis},
       {"flops", json::object{
                     {"inference_at_val_sparsity",
-                     json::object{{"reference", estimate_flops(mc, vspec.gated, zf_val, FlopsMode::reference).to_json()},
-                                  {"standard", estimate_flops(mc, vspec.gated, zf_val, FlopsMode::standard).to_json()}}},
-                    {"training_total", json::object{{"standard", train_flops_standard},
-                                                    {"reference_forward_only", train_flops_reference}}}}},
+                     json::object{{"reference", estimate_flops(mc_, vspec_.gated, zf_val, FlopsMode::reference).to_json()},
+                                  {"standard", estimate_flops(mc_, vspec_.gated, zf_val, FlopsMode::standard).to_json()}}},
+                    {"training_total", json::object{{"standard", flops_standard_},
+                                                    {"reference_forward_only", flops_reference_}}}}},
       {"timing", timing},
   };
-  if (!failure.empty()) report["failure"] = failure;
-  res.report = report;
-  if (!out_dir.empty()) {
-    save_model(model, out_dir + "/model.pt");  // before run.json: a report always has its weights beside it
-    res.report_path = write_run_report(out_dir, report);
-  }
-  return res;
+  if (!failure_.empty()) report["failure"] = failure_;
+  return report;
+}
+
+}  // namespace
+
+TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOptions& opts) {
+  Run run(cfg, out_dir, opts);
+  return run.go();
 }
 
 }  // namespace skipbench

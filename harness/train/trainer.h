@@ -3,6 +3,10 @@
 // gradient accumulation up to the global batch, the gate controller's loss and updates, validation every
 // val_every steps and at the end over the whole fixed validation split; and writes metrics.jsonl and run.json.
 // With one seed, two CPU runs (same thread count) give bit-identical loss curves.
+// Budgets: steps, tokens, training FLOPs (at the realised sparsity) or wall-clock (train.budget).
+// Resumable: with train.checkpoint_every > 0 it checkpoints model, optimizer, controller, data position and the
+// curves so far into DIR/checkpoint/; train() on a DIR holding a checkpoint (and no run.json) resumes from it, and
+// the resumed loss curve is bit-identical to an uninterrupted one on CPU.
 #pragma once
 #include <boost/json/object.hpp>
 #include <ostream>
@@ -15,10 +19,11 @@ namespace skipbench {
 
 struct TrainOptions {
   std::ostream* progress = nullptr;  // live progress lines (step, loss, tok/s, ETA); null: silent
+  int64_t stop_after_steps = 0;      // tests: stop as if killed after this many steps of this invocation
 };
 
 struct TrainResult {
-  std::string status;               // "completed" or "diverged"
+  std::string status;               // "completed", "diverged", or "interrupted" (stop_after_steps)
   std::vector<double> train_loss;   // cross-entropy per optimizer step (mean over its micro-batches)
   std::vector<int64_t> val_steps;   // steps after which validation ran
   std::vector<double> val_loss;     // mean cross-entropy over the validation split, per validation
@@ -26,7 +31,8 @@ struct TrainResult {
   std::string report_path;          // empty when out_dir was empty
 };
 
-// out_dir: created if missing; empty: write nothing (tests).
+// out_dir: created if missing; empty: write nothing (tests). Throws Error when out_dir already holds a finished
+// run (run.json) or a checkpoint of a different config.
 TrainResult train(const Config& cfg, const std::string& out_dir, const TrainOptions& opts = {});
 
 }  // namespace skipbench
