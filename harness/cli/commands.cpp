@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <iostream>
+#include <map>
 
 #include "harness/common/error.h"
 #include "harness/common/json_io.h"
@@ -13,20 +14,51 @@
 #include "harness/common/fs.h"
 #include "harness/data/embedded_corpus.h"
 #include "harness/data/synthetic.h"
+#include "harness/suite/suite_runner.h"
+#include "harness/suite/suite_spec.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/evaluate.h"
 #include "harness/registry/variant_registry.h"
 #include "harness/train/gate_controller.h"
 #include "harness/train/trainer.h"
 #include "profiling/flops.h"
+#include "reports/regress.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace skipbench {
 namespace json = boost::json;
 
 namespace {
 
-int cmd_train(const std::string& config, const std::vector<std::string>& sets, const std::string& out) {
+std::string self_exe() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("skipbench");
+}
+
+// Runs reports/render_report.py with the project's venv python; returns its exit code.
+int render_report(const std::string& dir) {
+  const std::string src = SKIPBENCH_SOURCE_DIR;
+  std::string py = fs::join(src, ".venv/bin/python");
+  if (!fs::exists(py)) py = "python3";
+  const std::string script = fs::join(src, "reports/render_report.py");
+  if (!fs::exists(script)) throw Error(script + ": report renderer missing from this checkout");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execlp(py.c_str(), py.c_str(), script.c_str(), dir.c_str(), static_cast<char*>(nullptr));
+    std::perror("exec python");
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+}
+
+int cmd_train(const std::string& config, const std::vector<std::string>& sets, const std::string& out, int threads) {
   Config cfg = load_config(config, sets);
+  if (threads > 0) torch::set_num_threads(threads);  // a runtime choice (suites pass cores / jobs), not config
   auto r = train(cfg, out, {&std::cerr});
   std::cout << "run report: " << r.report_path << "\n";
   std::cout << "metrics:    " << out << "/metrics.jsonl\n";
@@ -103,6 +135,47 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   return 0;
 }
 
+int cmd_suite_run(const std::string& file, const std::string& out, int jobs, bool retry, bool report) {
+  Suite suite = load_suite(file);  // validates every run before anything starts
+  const int left = run_suite(suite, out, {jobs, retry, self_exe()});
+  int rc = 0;
+  if (report) {
+    rc = render_report(out);
+    if (rc == 0) std::cout << "report: " << out << "/report.html (also report.md, report.json, figures/)\n";
+  }
+  if (left > 0) {
+    std::cerr << "skipbench suite: " << left << " run(s) not done; see `skipbench suite status " << out << "`\n";
+    return 1;
+  }
+  return rc;
+}
+
+int cmd_suite_status(const std::string& dir) {
+  auto states = suite_status(dir);
+  std::map<std::string, int> counts;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-40s %5s  %-8s %s\n", "run", "seed", "state", "detail");
+  std::cout << line;
+  for (const auto& s : states) {
+    ++counts[s.state];
+    std::snprintf(line, sizeof line, "%-40s %5lu  %-8s %s\n", s.name.c_str(), static_cast<unsigned long>(s.seed),
+                  s.state.c_str(), s.detail.c_str());
+    std::cout << line;
+  }
+  std::cout << states.size() << " runs: " << counts["done"] << " done, " << counts["running"] << " running, "
+            << counts["failed"] << " failed, " << counts["pending"] << " pending\n";
+  return 0;
+}
+
+int cmd_regress(const std::string& baseline, const std::string& dir, bool update) {
+  if (update) {
+    write_file_atomic(baseline, pretty_json(make_baseline(dir, {})));
+    std::cout << "baseline written: " << baseline << " (from " << dir << ")\n";
+    return 0;
+  }
+  return regress(baseline, dir, std::cout) > 0 ? 1 : 0;
+}
+
 int cmd_data_synth(const data::SynthOptions& o, const std::string& out) {
   data::write_synthetic(o, out);
   std::cout << "synthetic data (vocab " << o.vocab << ", copy fraction " << o.copy_frac << "): " << out
@@ -125,6 +198,8 @@ int run_cli(int argc, char** argv) {
   train_cmd->add_option("--config", config, "config JSON (sections model, variant, train, data)")->required();
   train_cmd->add_option("--set", sets, "override a config value by dotted path, e.g. model.n_layers=6 (repeatable)");
   train_cmd->add_option("--out", out, "output directory")->required();
+  int threads = 0;
+  train_cmd->add_option("--threads", threads, "intra-op threads for this process (0: config or default)");
 
   auto* variants_cmd = app.add_subcommand("variants", "list registered variants and gate controllers with options");
 
@@ -151,6 +226,26 @@ int run_cli(int argc, char** argv) {
   eval_cmd->add_option("--labels", eval_labels, "per-token difficulty labels aligned with --data (synthetic data)");
   eval_cmd->add_option("--max-batches", max_batches, "stop after N batches (0: all)");
 
+  std::string suite_file, suite_out, report_dir, baseline;
+  int jobs = 1;
+  bool retry_failed = false, no_report = false, update_baseline = false;
+  auto* suite_cmd = app.add_subcommand("suite", "ablation suites");
+  suite_cmd->require_subcommand(1);
+  auto* suite_run_cmd = suite_cmd->add_subcommand("run", "run (or resume) every run of a suite file, then report");
+  suite_run_cmd->add_option("file", suite_file, "suite JSON (ablations/*.json)")->required();
+  suite_run_cmd->add_option("--out", suite_out, "output directory")->required();
+  suite_run_cmd->add_option("--jobs", jobs, "runs in parallel (threads are split between them)")->capture_default_str();
+  suite_run_cmd->add_flag("--retry-failed", retry_failed, "run again the runs that failed earlier");
+  suite_run_cmd->add_flag("--no-report", no_report, "do not render the report at the end");
+  auto* suite_status_cmd = suite_cmd->add_subcommand("status", "list done / running / failed / pending runs");
+  suite_status_cmd->add_option("dir", suite_out, "suite output directory")->required();
+  auto* report_cmd = app.add_subcommand("report", "render DIR/report.{json,html,md} and figures for a suite directory");
+  report_cmd->add_option("dir", report_dir, "suite output directory")->required();
+  auto* regress_cmd = app.add_subcommand("regress", "compare a suite directory with a committed baseline");
+  regress_cmd->add_option("--baseline", baseline, "baseline JSON (reports/baselines/*.json)")->required();
+  regress_cmd->add_option("dir", report_dir, "suite output directory")->required();
+  regress_cmd->add_flag("--update", update_baseline, "write the baseline from DIR instead of comparing");
+
   data::SynthOptions so;
   std::string synth_out = "data/synthetic";
   auto* synth_cmd = data_cmd->add_subcommand("synth", "write synthetic copy/random data with difficulty labels");
@@ -172,7 +267,11 @@ int run_cli(int argc, char** argv) {
     return 2;
   }
   try {
-    if (*train_cmd) return cmd_train(config, sets, out);
+    if (*train_cmd) return cmd_train(config, sets, out, threads);
+    if (*suite_run_cmd) return cmd_suite_run(suite_file, suite_out, jobs, retry_failed, !no_report);
+    if (*suite_status_cmd) return cmd_suite_status(suite_out);
+    if (*report_cmd) return render_report(report_dir);
+    if (*regress_cmd) return cmd_regress(baseline, report_dir, update_baseline);
     if (*variants_cmd) return cmd_variants();
     if (*flops_cmd) return cmd_flops(config, sets, mode, sparsity);
     if (*embed_cmd) return cmd_data_embed(source, data_out);

@@ -180,11 +180,22 @@ void apply_override(json::object& root, const std::string& assignment, const std
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw Error("--set " + assignment + ": expected key=value with a dotted key, e.g. model.n_layers=6");
-  const std::string path = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) v = json::string(text);  // bare words are strings: variant.name=dense
+  apply_override_value(root, assignment.substr(0, eq), v, source);
+}
+
+void merge_config_file(json::object& root, const std::string& path) {
+  json::value file = read_json_file(path);
+  if (!file.is_object()) throw Error(path + ": expected a JSON object with sections model, variant, train, data");
+  merge_into(root, file.get_object(), "", path);
+}
+
+void apply_override_value(json::object& root, const std::string& path, const json::value& v,
+                          const std::string& source) {
+  const std::string assignment = path + "=" + json::serialize(v);
   // Build {"a": {"b": {"c": v}}} and merge it with the same checks as a file.
   json::value nested = v;
   size_t end = path.size();
@@ -198,6 +209,13 @@ void apply_override(json::object& root, const std::string& assignment, const std
   }
   // Plugin options accept any key: merge them key by key rather than replacing the whole object.
   for (const auto& ff : kFreeForm) {
+    if (path == ff) {  // a whole options object
+      if (!v.is_object()) throw Error(source + ": " + path + ": expected an object of options");
+      json::value* cur = &root.at("variant");
+      if (ff == "train.controller.options") cur = &root.at("train").as_object().at("controller");
+      cur->as_object()["options"] = v;
+      return;
+    }
     if (path.rfind(ff + ".", 0) == 0) {
       json::value* cur = &root.at("variant");
       if (ff == "train.controller.options") cur = &root.at("train").as_object().at("controller");
@@ -315,11 +333,7 @@ Config config_from_json(const json::object& merged, const std::string& source) {
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   json::object merged = default_config_json();
-  if (!path.empty()) {
-    json::value file = read_json_file(path);
-    if (!file.is_object()) throw Error(path + ": expected a JSON object with sections model, variant, train, data");
-    merge_into(merged, file.get_object(), "", path);
-  }
+  if (!path.empty()) merge_config_file(merged, path);
   for (const auto& o : overrides) apply_override(merged, o, "--set " + o);
   std::string source = path.empty() ? "defaults" : path;
   if (!overrides.empty()) source += " with --set";

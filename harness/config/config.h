@@ -94,5 +94,10 @@ Config config_from_json(const boost::json::object& merged, const std::string& so
 
 // Applies one "a.b.c=value" override to `root` with the same type checks as a file.
 void apply_override(boost::json::object& root, const std::string& assignment, const std::string& source);
+// The same with an already-parsed value (suite files); `source` names where it came from in errors.
+void apply_override_value(boost::json::object& root, const std::string& dotted, const boost::json::value& value,
+                          const std::string& source);
+// Merges a config file over `root` (defaults) with the strict checks of load_config.
+void merge_config_file(boost::json::object& root, const std::string& path);
 
 }  // namespace skipbench

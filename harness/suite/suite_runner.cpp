@@ -1,0 +1,193 @@
+// suite_runner.cpp: see suite_runner.h.
+#include "harness/suite/suite_runner.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "harness/common/error.h"
+#include "harness/common/fs.h"
+#include "harness/common/json_io.h"
+
+namespace skipbench {
+namespace json = boost::json;
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void on_signal(int) { g_interrupted = 1; }
+
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (line.find_first_not_of(" \r\t") != std::string::npos) last = line;
+  return last;
+}
+
+// A training process that still runs: exists and is not a zombie (a killed suite's children may linger as zombies
+// where no init process reaps them, e.g. in containers).
+bool alive(pid_t pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string tok, comm, state;
+  if (!(stat >> tok >> comm >> state)) return false;
+  return state != "Z" && state != "X";
+}
+
+}  // namespace
+
+int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions& opts) {
+  fs::make_dirs(out);
+  const std::string spec_path = fs::join(out, "suite.json");
+  const json::object spec = suite.to_json();
+  if (fs::exists(spec_path)) {
+    auto old = read_json_file(spec_path).as_object();
+    if (compact_json(old.at("runs")) != compact_json(spec.at("runs")) ||
+        compact_json(old.at("budget")) != compact_json(spec.at("budget")))
+      throw Error(spec_path + ": " + out + " holds a different suite (runs or budget differ); use another --out");
+  }
+  write_file_atomic(spec_path, pretty_json(spec));
+
+  // what is left to do
+  std::vector<const SuiteRun*> todo;
+  int done = 0, failed = 0;
+  for (const auto& r : suite.runs) {
+    const std::string dir = fs::join(out, r.dir);
+    fs::make_dirs(dir);
+    write_file_atomic(fs::join(dir, "config.json"), pretty_json(r.config));
+    if (fs::exists(fs::join(dir, "run.json"))) {
+      ++done;
+    } else if (fs::exists(fs::join(dir, "failed.json")) && !opts.retry_failed) {
+      ++failed;
+    } else {
+      std::remove(fs::join(dir, "failed.json").c_str());
+      todo.push_back(&r);
+    }
+  }
+  std::cerr << "skipbench suite " << suite.name << ": " << suite.runs.size() << " runs, " << done << " done, "
+            << failed << " failed earlier" << (failed && !opts.retry_failed ? " (--retry-failed to retry)" : "")
+            << ", " << todo.size() << " to run, " << opts.jobs << " at a time -> " << out << "\n";
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const int threads = std::max(1, static_cast<int>(cores) / std::max(1, opts.jobs));
+  std::map<pid_t, const SuiteRun*> running;
+  size_t next = 0;
+  int finished = 0, total = static_cast<int>(todo.size());
+  auto launch = [&](const SuiteRun* r) {
+    const std::string dir = fs::join(out, r->dir);
+    const std::string log = fs::join(dir, "train.log");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      FILE* f = std::freopen(log.c_str(), "a", stderr);
+      (void)f;
+      ::dup2(STDERR_FILENO, STDOUT_FILENO);
+      const std::string cfg = fs::join(dir, "config.json"), th = std::to_string(threads);
+      ::execl(opts.self_exe.c_str(), opts.self_exe.c_str(), "train", "--config", cfg.c_str(), "--out", dir.c_str(),
+              "--threads", th.c_str(), static_cast<char*>(nullptr));
+      std::perror("exec skipbench");
+      ::_exit(127);
+    }
+    if (pid < 0) throw Error("cannot start a training process (fork failed)");
+    write_file_atomic(fs::join(dir, "running.pid"), std::to_string(pid));
+    running[pid] = r;
+    std::cerr << "  start  " << r->name << " seed " << r->seed << "  (log: " << log << ")\n";
+  };
+  while ((next < todo.size() || !running.empty())) {
+    while (!g_interrupted && next < todo.size() && static_cast<int>(running.size()) < std::max(1, opts.jobs))
+      launch(todo[next++]);
+    if (running.empty()) break;
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const SuiteRun* r = it->second;
+    running.erase(it);
+    const std::string dir = fs::join(out, r->dir);
+    std::remove(fs::join(dir, "running.pid").c_str());
+    ++finished;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      std::cerr << "  done   " << r->name << " seed " << r->seed << " [" << finished << "/" << total << "]\n";
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && fs::exists(fs::join(dir, "run.json"))) {
+      std::cerr << "  FAILED " << r->name << " seed " << r->seed << ": diverged (see run.json)\n";
+    } else if (g_interrupted) {
+      std::cerr << "  stopped " << r->name << " seed " << r->seed << " (resumes from its last checkpoint)\n";
+    } else {
+      const std::string reason = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                                     : last_line(fs::join(dir, "train.log"));
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      write_file_atomic(fs::join(dir, "failed.json"),
+                        pretty_json(json::object{{"reason", reason}, {"exit_code", code}}));
+      std::cerr << "  FAILED " << r->name << " seed " << r->seed << ": " << reason << "\n";
+    }
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  int left = 0;
+  for (const auto& s : suite_status(out)) left += s.state != "done";
+  if (g_interrupted) {
+    std::cerr << "skipbench suite: interrupted; run the same command again to resume\n";
+    g_interrupted = 0;
+    return left > 0 ? left : 1;
+  }
+  return left;
+}
+
+std::vector<RunState> suite_status(const std::string& out) {
+  const std::string spec_path = fs::join(out, "suite.json");
+  if (!fs::exists(spec_path)) throw Error(out + ": not a suite directory (no suite.json; run `skipbench suite run`)");
+  auto spec = read_json_file(spec_path).as_object();
+  std::vector<RunState> states;
+  for (const auto& rv : spec.at("runs").as_array()) {
+    const auto& r = rv.as_object();
+    RunState s;
+    s.name = std::string(r.at("name").as_string());
+    s.seed = r.at("seed").to_number<uint64_t>();
+    s.dir = fs::join(out, std::string(r.at("dir").as_string()));
+    const std::string run_json = fs::join(s.dir, "run.json");
+    if (fs::exists(run_json)) {
+      auto rep = read_json_file(run_json).as_object();
+      if (rep.at("status") == "completed") {
+        s.state = "done";
+        const auto& vl = rep.at("final").at("val_loss");
+        s.detail = "val_loss " + (vl.is_null() ? std::string("-") : std::to_string(vl.to_number<double>()));
+      } else {
+        s.state = "failed";
+        s.detail = std::string(rep.at("status").as_string()) +
+                   (rep.contains("failure") ? ": " + std::string(rep.at("failure").as_string()) : "");
+      }
+    } else if (fs::exists(fs::join(s.dir, "failed.json"))) {
+      s.state = "failed";
+      s.detail = std::string(read_json_file(fs::join(s.dir, "failed.json")).at("reason").as_string());
+    } else {
+      pid_t pid = 0;
+      std::ifstream pf(fs::join(s.dir, "running.pid"));
+      pf >> pid;
+      s.state = alive(pid) ? "running" : "pending";
+      const std::string ck = fs::join(s.dir, "checkpoint/state.json");
+      if (fs::exists(ck)) s.detail = "checkpoint after step " + std::to_string(read_json_file(ck).at("step").to_number<int64_t>());
+    }
+    states.push_back(s);
+  }
+  return states;
+}
+
+}  // namespace skipbench
