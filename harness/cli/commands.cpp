@@ -11,6 +11,7 @@
 #include "harness/common/error.h"
 #include "harness/common/json_io.h"
 #include "harness/config/config.h"
+#include "harness/cli/data_commands.h"
 #include "harness/common/fs.h"
 #include "harness/data/embedded_corpus.h"
 #include "harness/data/synthetic.h"
@@ -215,6 +216,7 @@ int run_cli(int argc, char** argv) {
   auto* embed_cmd = data_cmd->add_subcommand("embed", "build the embedded default data set (Debian fortunes, bytes)");
   embed_cmd->add_option("--source", source, "directory of fortune files")->capture_default_str();
   embed_cmd->add_option("--out", data_out, "output directory")->capture_default_str();
+  auto run_data_command = register_data_commands(*data_cmd);
 
   std::string run_dir, eval_data, eval_labels;
   bool hard_skip = false;
@@ -276,6 +278,7 @@ int run_cli(int argc, char** argv) {
     if (*flops_cmd) return cmd_flops(config, sets, mode, sparsity);
     if (*embed_cmd) return cmd_data_embed(source, data_out);
     if (*synth_cmd) return cmd_data_synth(so, synth_out);
+    if (const int rc = run_data_command(); rc >= 0) return rc;
     if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches);
   } catch (const Error& e) {
     std::cerr << "skipbench: error: " << e.what() << "\n";
