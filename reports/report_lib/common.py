@@ -70,6 +70,16 @@ def num_list(x):
     return [num(v) for v in x]
 
 
+def si(v, unit=""):
+    """3 significant digits with an SI prefix: si(4.18e6, "FLOP") -> '4.18 MFLOP'; None -> '–'."""
+    if v is None:
+        return "–"
+    for e, p in ((18, "E"), (15, "P"), (12, "T"), (9, "G"), (6, "M"), (3, "k")):
+        if abs(v) >= 10 ** e:
+            return f"{v / 10 ** e:.3g} {p}{unit}".strip()
+    return f"{v:.3g} {unit}".strip()
+
+
 def flatten(obj, prefix=""):
     """{'a': {'b': 1}} -> {'a.b': 1}; dotted keys already flat stay as they are."""
     out = {}

@@ -15,6 +15,14 @@ from .stats import describe, per_layer
 SUITE_SCHEMA, RUN_SCHEMA, EVAL_SCHEMA = "skipbench.suite", "skipbench.run", "skipbench.eval"
 STATUSES_DONE = ("completed",)
 TAIL_BYTES = 1 << 18  # metrics.jsonl: how much of the end to read for a run's progress
+EXIT_HINTS = {  # for a failed.json without a reason
+    2: "no reason recorded; exit 2 is a skipbench input error (see the run's train.log)",
+    3: "no reason recorded; exit 3 is a diverged run",
+    126: "no reason recorded; exit 126: the command was not executable",
+    127: "no reason recorded; exit 127: the command was not found (was build/skipbench being rebuilt?)",
+    134: "no reason recorded; exit 134: aborted (SIGABRT)",
+    137: "no reason recorded; exit 137: killed (SIGKILL, e.g. out of memory)",
+}
 
 
 # ---------------------------------------------------------------- reading
@@ -66,6 +74,28 @@ def _read_optional(path, problems):
         problems.append(f"{path}: expected a JSON object")
         return None
     return v
+
+
+def _pid_alive(pid_path):
+    """Whether pid_path holds the pid of a live (not zombie) process."""
+    try:
+        with open(pid_path) as f:
+            pid = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+            return True
+        except PermissionError:
+            return True
+        except OSError:
+            return False
 
 
 def metrics_tail(path):
@@ -131,8 +161,9 @@ def load_run(suite_dir, entry, problems):
     rdir = os.path.join(suite_dir, entry["dir"])
     rp = os.path.join(rdir, "run.json")
     run = {"entry": entry, "dir": rdir, "report": None, "failed": None, "reason": None, "exit_code": None,
-           "progress": None, "evals": {}}
+           "progress": None, "evals": {}, "config": None}
     local = []
+    run["config"] = _read_optional(os.path.join(rdir, "config.json"), local)  # the runner's resolved config
     report = _read_optional(rp, local)
     if report is not None and (report.get("schema") != RUN_SCHEMA or report.get("schema_version") != 1):
         local.append(f"{rp}: not a skipbench run report v1 (schema {json.dumps(report.get('schema'))}, "
@@ -147,18 +178,21 @@ def load_run(suite_dir, entry, problems):
         run["reason"] = report.get("failure") or (failed or {}).get("reason")
     elif failed is not None:
         run["status"] = "failed"
-        run["reason"] = failed.get("reason") or "failed.json without a reason"
+        run["reason"] = failed.get("reason") or EXIT_HINTS.get(failed.get("exit_code"), "failed.json gives no reason")
     elif os.path.isfile(rp):
         run["status"] = "unreadable"
         run["reason"] = local[0] if local else f"{rp}: unreadable"
-    elif os.path.isdir(rdir):
-        run["status"] = "running"
-        run["reason"] = "no run.json or failed.json yet (running, or interrupted without a record)"
     else:
-        run["status"] = "pending"
+        # as `skipbench suite status`: running while running.pid names a live process, else pending (possibly
+        # interrupted, to resume from its checkpoint)
+        run["status"] = "running" if _pid_alive(os.path.join(rdir, "running.pid")) else "pending"
     mp = os.path.join(rdir, "metrics.jsonl")
-    if report is None and os.path.isfile(mp):
-        run["progress"] = metrics_tail(mp)
+    if report is None and failed is None and (os.path.isfile(mp) or os.path.isdir(os.path.join(rdir, "checkpoint"))):
+        run["progress"] = (metrics_tail(mp) if os.path.isfile(mp) else None) or {}
+        ck = _read_optional(os.path.join(rdir, "checkpoint", "state.json"), [])
+        run["progress"]["checkpoint_step"] = ck.get("step") if ck else None
+        if run["status"] == "pending":
+            run["reason"] = "interrupted: resumes from its last checkpoint" if ck else "interrupted (no checkpoint)"
     for mode, fname in (("soft", "eval_soft.json"), ("hard_skip", "eval_hard_skip.json")):
         ev = _read_optional(os.path.join(rdir, fname), local)
         if ev is not None and ev.get("schema", EVAL_SCHEMA) == EVAL_SCHEMA:
@@ -189,9 +223,9 @@ def run_curves(run):
 # ---------------------------------------------------------------- summaries
 
 
-def _attributes(entry, report):
+def _attributes(entry, report, run_config=None):
     p = flatten(entry.get("params") or {})
-    cfg = (report or {}).get("config") or {}
+    cfg = (report or {}).get("config") or run_config or {}
 
     def pick(cfg_path, key):
         v = dig(cfg, *cfg_path)
@@ -244,7 +278,7 @@ def _eval_summary(ev):
 
 def summarize_run(run):
     e, rep = run["entry"], run["report"] or {}
-    a = _attributes(e, run["report"])
+    a = _attributes(e, run["report"], run["config"])
     gv = dig(rep, "gates", "val") or {}
     has_gates = is_num(gv.get("tokens")) and gv["tokens"] > 0
     gate_mean = num_list(gv.get("gate_mean")) if has_gates else None
@@ -275,6 +309,7 @@ def summarize_run(run):
                    "tokens_per_s": num(dig(rep, "timing", "tokens_per_s")),
                    "median_step_s": num(dig(rep, "timing", "median_step_s")),
                    "validation_s": num(dig(rep, "timing", "validation_s")),
+                   "train_s": num(dig(rep, "timing", "train_s")),
                    "device": dig(rep, "timing", "device")},
         "sparsity": num(gv.get("sparsity")) if has_gates else None,
         "gate_mean": gate_mean, "zero_fraction": zero_fraction,
@@ -282,7 +317,7 @@ def summarize_run(run):
         "implied_target_sparsity": (1 - sum(tvals) / len(tvals)) if tvals else None,
         "one_minus_mean_gate": (1 - sum(gvals) / len(gvals)) if gvals else None,
         "zero_eps": dig(rep, "config", "train", "zero_eps"),
-        "budget": rep.get("budget"),
+        "budget": rep.get("budget"), "resumed_from_step": rep.get("resumed_from_step"),
         "provenance": {"commit": dig(rep, "provenance", "git", "commit"),
                        "dirty": dig(rep, "provenance", "git", "dirty"),
                        "date": dig(rep, "provenance", "date")} if run["report"] else None,
