@@ -23,6 +23,7 @@
 #include "harness/train/gate_controller.h"
 #include "harness/train/trainer.h"
 #include "profiling/flops.h"
+#include "profiling/profile_session.h"
 #include "reports/regress.h"
 
 #include <sys/wait.h>
@@ -60,7 +61,9 @@ int render_report(const std::string& dir) {
 int cmd_train(const std::string& config, const std::vector<std::string>& sets, const std::string& out, int threads) {
   Config cfg = load_config(config, sets);
   if (threads > 0) torch::set_num_threads(threads);  // a runtime choice (suites pass cores / jobs), not config
-  auto r = train(cfg, out, {&std::cerr});
+  TrainOptions opts;
+  opts.progress = &std::cerr;
+  auto r = train(cfg, out, opts);
   std::cout << "run report: " << r.report_path << "\n";
   std::cout << "metrics:    " << out << "/metrics.jsonl\n";
   if (!r.val_loss.empty()) std::cout << "final val_loss: " << r.val_loss.back() << "\n";
@@ -248,6 +251,21 @@ int run_cli(int argc, char** argv) {
   regress_cmd->add_option("dir", report_dir, "suite output directory")->required();
   regress_cmd->add_flag("--update", update_baseline, "write the baseline from DIR instead of comparing");
 
+  ProfileOptions po;
+  bool no_cupti = false;
+  auto* profile_cmd = app.add_subcommand("profile", "profile training (or eval) steps per phase, layer and module");
+  profile_cmd->add_option("--config", config, "config JSON")->required();
+  profile_cmd->add_option("--set", sets, "override a config value (repeatable)");
+  profile_cmd->add_option("--steps", po.steps, "profiled steps")->capture_default_str();
+  profile_cmd->add_option("--warmup", po.warmup, "warm-up steps (not counted)")->capture_default_str();
+  profile_cmd->add_option("--out", out, "output directory (profile.json)")->required();
+  profile_cmd->add_flag("--eval", po.eval, "forward-only steps instead of training steps");
+  profile_cmd->add_flag("--hard-skip", po.hard_skip, "with --eval: real skipping");
+  profile_cmd->add_option("--run", po.run_dir, "with --eval: a trained run's weights");
+  profile_cmd->add_flag("--nvtx", po.nvtx, "emit NVTX ranges (domain skipbench) for Nsight Systems");
+  profile_cmd->add_flag("--sync", po.sync, "host timers synchronise the GPU at every range edge");
+  profile_cmd->add_flag("--no-cupti", no_cupti, "do not start the CUPTI tracer (e.g. under ncu or nsys)");
+
   data::SynthOptions so;
   std::string synth_out = "data/synthetic";
   auto* synth_cmd = data_cmd->add_subcommand("synth", "write synthetic copy/random data with difficulty labels");
@@ -273,6 +291,16 @@ int run_cli(int argc, char** argv) {
     if (*suite_run_cmd) return cmd_suite_run(suite_file, suite_out, jobs, retry_failed, !no_report);
     if (*suite_status_cmd) return cmd_suite_status(suite_out);
     if (*report_cmd) return render_report(report_dir);
+    if (*profile_cmd) {
+      po.cupti = !no_cupti;
+      auto rep = run_profile(load_config(config, sets), po, out);
+      std::cout << pretty_json(json::object{{"per_phase_s", rep.at("host_timers").at("per_phase_s")},
+                                            {"per_module_s", rep.at("host_timers").at("per_module_s")},
+                                            {"median_step_s", rep.at("median_step_s")},
+                                            {"cupti", rep.at("cupti")},
+                                            {"profile", out + "/profile.json"}});
+      return 0;
+    }
     if (*regress_cmd) return cmd_regress(baseline, report_dir, update_baseline);
     if (*variants_cmd) return cmd_variants();
     if (*flops_cmd) return cmd_flops(config, sets, mode, sparsity);

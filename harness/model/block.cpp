@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "profiling/ranges.h"
+
 namespace skipbench {
 
 BlockImpl::BlockImpl(const ModelConfig& cfg) : scheme(cfg.norm == "pre" ? NormScheme::pre : NormScheme::sandwich) {
@@ -27,9 +29,14 @@ torch::Tensor BlockImpl::forward_masked(const torch::Tensor& x, const RopeTables
   auto g = gate.defined() ? gate.unsqueeze(-1).to(x.scalar_type()) : torch::Tensor();
   auto scaled = [&](torch::Tensor y) { return g.defined() ? g * y : y; };
 
-  auto a = attention->forward_masked(pre_attention_norm(x), rope, mask);
-  if (sandwich) a = post_attention_norm(a);
-  auto h = x + scaled(a);
+  torch::Tensor h;
+  {
+    prof::Range r("attention");
+    auto a = attention->forward_masked(pre_attention_norm(x), rope, mask);
+    if (sandwich) a = post_attention_norm(a);
+    h = x + scaled(a);
+  }
+  prof::Range r("ffn");
   auto f = feed_forward(pre_feed_forward_norm(h));
   if (sandwich) f = post_feed_forward_norm(f);
   return h + scaled(f);

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "harness/model/transformer.h"
+#include "profiling/ranges.h"
 
 namespace skipbench {
 
@@ -28,7 +29,12 @@ ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
   auto h = input_norm(tok_embeddings(tokens));
   if (gates) gates->begin(B, T);
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    torch::Tensor g = gates ? gates->gate(l, h, out) : torch::Tensor();
+    prof::Range block_range("block", l);
+    torch::Tensor g;
+    if (gates) {
+      prof::Range r("gate");
+      g = gates->gate(l, h, out);
+    }
     hard_skip_possible += B * T;
     if (!g.defined()) {  // an ungated block computes everything
       h = blocks[l]->forward(h, rope, g, mode);

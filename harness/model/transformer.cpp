@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "profiling/ranges.h"
+
 namespace skipbench {
 
 TransformerImpl::TransformerImpl(const ModelConfig& c, std::shared_ptr<GatePolicy> g) : cfg(c), gates(std::move(g)) {
@@ -45,7 +47,12 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
   const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
   if (gates) gates->begin(B, T);
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    torch::Tensor g = gates ? gates->gate(l, h, out) : torch::Tensor();
+    prof::Range block_range("block", l);
+    torch::Tensor g;
+    if (gates) {
+      prof::Range r("gate");
+      g = gates->gate(l, h, out);
+    }
     if (g.defined()) out.gates.push_back(g);
     h = blocks[l]->forward(h, rope, g, mode);
     out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));

@@ -131,9 +131,11 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
     } else if (g_interrupted) {
       std::cerr << "  stopped " << r->name << " seed " << r->seed << " (resumes from its last checkpoint)\n";
     } else {
-      const std::string reason = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
-                                                     : last_line(fs::join(dir, "train.log"));
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      std::string reason = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                               : last_line(fs::join(dir, "train.log"));
+      if (code == 127) reason = "could not start " + opts.self_exe + " (rebuilt or removed while the suite ran?)";
+      if (reason.empty()) reason = "exit code " + std::to_string(code) + " (see train.log)";
       write_file_atomic(fs::join(dir, "failed.json"),
                         pretty_json(json::object{{"reason", reason}, {"exit_code", code}}));
       std::cerr << "  FAILED " << r->name << " seed " << r->seed << ": " << reason << "\n";

@@ -24,6 +24,7 @@
 #include "harness/train/optimizer.h"
 #include "harness/train/schedule.h"
 #include "profiling/flops.h"
+#include "profiling/ranges.h"
 #include "profiling/step_timer.h"
 #include "reports/run_report.h"
 
@@ -188,15 +189,31 @@ double Run::progress() const {
 void Run::train_step() {
   StepTimer timer;
   timer.start();
+  prof::Range step_range("step");
   GateStatsAccumulator stats(mc_.n_layers, tc_.zero_eps);
   double ce_sum = 0, reg_sum = 0;
   for (int64_t m = 0; m < accum_; ++m) {
-    auto b = train_data_->next();
-    auto out = model_->forward(b.inputs.to(dev_));
-    auto ce = torch::nn::functional::cross_entropy(out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32),
-                                                   b.targets.to(dev_).reshape({-1}));
-    auto reg = controller_->loss(out.gates);
-    ((ce + reg) / static_cast<double>(accum_)).backward();
+    torch::Tensor inputs, targets;
+    {
+      prof::Range r("data");
+      auto b = train_data_->next();
+      inputs = b.inputs.to(dev_);
+      targets = b.targets.to(dev_);
+    }
+    ForwardOutput out;
+    torch::Tensor ce, reg;
+    {
+      prof::Range r("forward");
+      out = model_->forward(inputs);
+      ce = torch::nn::functional::cross_entropy(out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32),
+                                                targets.reshape({-1}));
+      reg = controller_->loss(out.gates);
+    }
+    {
+      prof::Range r("backward");
+      ((ce + reg) / static_cast<double>(accum_)).backward();
+    }
+    prof::Range r("metrics");
     ce_sum += ce.item<double>();
     reg_sum += reg.item<double>();
     stats.add(out);
@@ -207,13 +224,17 @@ void Run::train_step() {
     failure_ = "loss became " + std::to_string(ce_mean) + " at step " + std::to_string(step_);
     return;
   }
-  if (stats.gated()) controller_->update({stats.gate_mean(), stats.gate_var()});
-  // lr: steps and tokens budgets count steps; flops and wall-clock budgets measure progress continuously
-  const bool continuous = tc_.budget_kind == "flops" || tc_.budget_kind == "wall_clock";
-  const double factor = sched_.factor(continuous ? progress() * static_cast<double>(sched_.steps) : double(step_));
-  optim_->step(factor);
-  optim_->zero_grad();
+  {
+    prof::Range r("optimizer");
+    if (stats.gated()) controller_->update({stats.gate_mean(), stats.gate_var()});
+    // lr: steps and tokens budgets count steps; flops and wall-clock budgets measure progress continuously
+    const bool continuous = tc_.budget_kind == "flops" || tc_.budget_kind == "wall_clock";
+    const double factor = sched_.factor(continuous ? progress() * static_cast<double>(sched_.steps) : double(step_));
+    optim_->step(factor);
+    optim_->zero_grad();
+  }
   const double dt = timer.stop();
+  if (opts_.on_step) opts_.on_step(step_, dt);
   const auto zf = stats.zero_fraction();
   flops_standard_ += estimate_flops(mc_, vspec_.gated, zf, FlopsMode::standard).training_per_token * tokens_per_step_;
   flops_reference_ += estimate_flops(mc_, vspec_.gated, zf, FlopsMode::reference).forward_per_sequence *
@@ -247,6 +268,7 @@ void Run::train_step() {
 }
 
 void Run::validate(bool final) {
+  prof::Range range("evaluation");
   const auto t0 = std::chrono::steady_clock::now();
   EvalOptions eo;
   eo.max_batches = tc_.val_max_batches;
@@ -374,7 +396,7 @@ TrainResult Run::go() {
       return r;
     }
   }
-  if (status_ == "completed") validate(true);
+  if (status_ == "completed" && !opts_.skip_final_validation) validate(true);
 
   TrainResult r;
   r.status = status_;

@@ -9,6 +9,7 @@
 // the resumed loss curve is bit-identical to an uninterrupted one on CPU.
 #pragma once
 #include <boost/json/object.hpp>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ namespace skipbench {
 struct TrainOptions {
   std::ostream* progress = nullptr;  // live progress lines (step, loss, tok/s, ETA); null: silent
   int64_t stop_after_steps = 0;      // tests: stop as if killed after this many steps of this invocation
+  std::function<void(int64_t step, double seconds)> on_step;  // after each optimizer step (profiling)
+  bool skip_final_validation = false;                          // profiling runs measure steps only
 };
 
 struct TrainResult {
