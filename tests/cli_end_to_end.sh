@@ -6,7 +6,8 @@ set -euo pipefail
 bin="$1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if [[ ! -d /usr/share/games/fortunes ]]; then echo "fortunes not installed: run bash ci/setup.sh"; exit 1; fi
+src="${SKIPBENCH_FORTUNES_DIR:-/usr/share/games/fortunes}"
+if [[ ! -d "$src" ]]; then echo "fortunes not found at $src: run bash ci/setup.sh (or set SKIPBENCH_FORTUNES_DIR)"; exit 1; fi
 "$bin" data embed --out "$tmp/data"
 "$bin" variants | python3 -c 'import json,sys; d=json.load(sys.stdin); n={v["name"] for v in d["variants"]}; assert {"dense","skip_middle"} <= n, n; assert {"none","sparsity"} <= {c["name"] for c in d["controllers"]}'
 "$bin" flops --config configs/paper-12l.json --set variant.name=dense --mode reference \

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -194,7 +195,9 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", SKIPBENCH_VERSION);
 
-  std::string config, out, mode = "reference", source = "/usr/share/games/fortunes", data_out = "data/default";
+  std::string config, out, mode = "reference", data_out = "data/default";
+  const char* fortunes_env = std::getenv("SKIPBENCH_FORTUNES_DIR");  // where Debian's `fortunes` was unpacked
+  std::string source = fortunes_env && *fortunes_env ? fortunes_env : "/usr/share/games/fortunes";
   std::vector<std::string> sets;
   std::vector<double> sparsity;
 
