@@ -151,7 +151,8 @@ json::object default_config_json() {
   json::object model{{"vocab_size", m.vocab_size}, {"dim", m.dim},           {"n_layers", m.n_layers},
                      {"n_heads", m.n_heads},       {"n_kv_heads", m.n_kv_heads}, {"ffn_hidden", m.ffn_hidden},
                      {"max_seq_len", m.max_seq_len}, {"norm_eps", m.norm_eps}, {"rope_theta", m.rope_theta},
-                     {"init_std", m.init_std},     {"norm", m.norm}};
+                     {"init_std", m.init_std},     {"norm", m.norm},
+                     {"attention_impl", m.attention_impl}};
   json::object train{{"seed", t.seed},
                      {"steps", t.steps},
                      {"batch_size", t.batch_size},
@@ -246,6 +247,9 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   mc.rope_theta = num(m, "rope_theta");
   mc.init_std = num(m, "init_std");
   mc.norm = str(m, "norm");
+  mc.attention_impl = str(m, "attention_impl");
+  if (mc.attention_impl != "math" && mc.attention_impl != "sdpa")
+    fail(source, "model.attention_impl", "expected \"math\" or \"sdpa\", got \"" + mc.attention_impl + "\"");
   for (auto [k, v] : {std::pair{"vocab_size", mc.vocab_size}, {"dim", mc.dim}, {"n_layers", mc.n_layers},
                       {"n_heads", mc.n_heads}, {"max_seq_len", mc.max_seq_len}})
     positive(v, source, std::string("model.") + k);

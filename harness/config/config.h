@@ -22,6 +22,9 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   double init_std = 0.02;
   std::string norm = "sandwich";  // "sandwich" (the paper's) or "pre"
+  // "math": scores, fp32 softmax and P.V written out (exact, any mask); "sdpa": at::scaled_dot_product_attention
+  // with is_causal (fused kernels on GPU), the key-gate bias folded into an extra Q/K channel (see attention.h)
+  std::string attention_impl = "math";
 
   int64_t kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
   int64_t hidden() const { return ffn_hidden > 0 ? ffn_hidden : 4 * dim; }

@@ -26,7 +26,8 @@ const char* to_string(AttentionGate g) {
   return "?";
 }
 
-AttentionImpl::AttentionImpl(int64_t dim, int64_t nh, int64_t nkv) : n_heads(nh), n_kv_heads(nkv), head_dim(dim / nh) {
+AttentionImpl::AttentionImpl(int64_t dim, int64_t nh, int64_t nkv, bool sdpa)
+    : n_heads(nh), n_kv_heads(nkv), head_dim(dim / nh), use_sdpa(sdpa) {
   using torch::nn::LinearOptions;
   wq = register_module("wq", torch::nn::Linear(LinearOptions(dim, nh * head_dim).bias(false)));
   wk = register_module("wk", torch::nn::Linear(LinearOptions(dim, nkv * head_dim).bias(false)));
@@ -51,7 +52,36 @@ torch::Tensor attention_mask(int64_t T, const torch::Tensor& gate, AttentionGate
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                                      AttentionGate mode) {
-  return forward_masked(x, rope, attention_mask(x.size(1), gate, mode, x.device()));
+  if (!use_sdpa) return forward_masked(x, rope, attention_mask(x.size(1), gate, mode, x.device()));
+  const auto B = x.size(0), T = x.size(1);
+  auto q = apply_rope(wq(x).view({B, T, n_heads, head_dim}), rope).transpose(1, 2);
+  auto k = apply_rope(wk(x).view({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);
+  auto v = wv(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
+  if (n_kv_heads != n_heads) {
+    k = k.repeat_interleave(n_heads / n_kv_heads, 1);
+    v = v.repeat_interleave(n_heads / n_kv_heads, 1);
+  }
+  auto out = sdpa_folded(q, k, v, gate, mode);  // [B, H, T, hd]
+  return wo(out.transpose(1, 2).reshape({B, T, n_heads * head_dim}));
+}
+
+torch::Tensor AttentionImpl::sdpa_folded(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                         const torch::Tensor& gate, AttentionGate mode) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  // the reference term is constant per query row: softmax cancels it, so it runs as `none`
+  if (!gate.defined() || mode != AttentionGate::key)
+    return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, scale);
+  const auto B = q.size(0), H = q.size(1), T = q.size(2);
+  const int64_t padded = (head_dim + 1 + 7) / 8 * 8;  // room for the bias channel, kernels like multiples of 8
+  const int64_t extra = padded - head_dim;
+  auto bias = torch::log(gate.to(torch::kFloat32).clamp(kGateLogFloor, 1.0)) / scale;  // [B, T]
+  auto opts = q.options();
+  auto q1 = torch::cat({q, torch::ones({B, H, T, 1}, opts), torch::zeros({B, H, T, extra - 1}, opts)}, -1);
+  auto k1 = torch::cat({k, bias.to(k.scalar_type()).view({B, 1, T, 1}).expand({B, H, T, 1}),
+                        torch::zeros({B, H, T, extra - 1}, opts)}, -1);
+  auto v1 = torch::cat({v, torch::zeros({B, H, T, extra}, opts)}, -1);
+  auto out = at::scaled_dot_product_attention(q1, k1, v1, {}, 0.0, /*is_causal=*/true, scale);
+  return out.slice(-1, 0, head_dim);
 }
 
 torch::Tensor AttentionImpl::forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask) {

@@ -6,6 +6,11 @@
 //   reference (the code)    logit[i, j] += ln(clamp(g_i, 1e-6, 1)): indexed by the query; a per-row constant,
 //                           which softmax cancels, so it is a numerical no-op (tests show it).
 //   none                    no term.
+//
+// The "sdpa" path keeps fused kernels (flash, cuDNN, is_causal) usable with the key gate: since the bias ln(g_j)
+// is the same for every query and head, it folds into one extra channel, q' = [q, 1], k' = [k, ln(g_j) / scale],
+// v' = [v, 0] (padded to a multiple of 8), so q'.k' * scale = q.k * scale + ln(g_j), and its gradient reaches the
+// gates through dK'. No [B, H, T, T] mask exists. (libtorch-cupti.md §2, recipe B.)
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -25,7 +30,7 @@ constexpr double kGateLogFloor = 1e-6;  // ln(1e-6) = -13.8: the weight left on 
 
 class AttentionImpl : public torch::nn::Module {
  public:
-  AttentionImpl(int64_t dim, int64_t n_heads, int64_t n_kv_heads);
+  AttentionImpl(int64_t dim, int64_t n_heads, int64_t n_kv_heads, bool use_sdpa = false);
   // x: [B, T, dim]; gate: undefined (no gating) or [B, T] in [0, 1]. Returns [B, T, dim].
   torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                         AttentionGate mode);
@@ -38,6 +43,11 @@ class AttentionImpl : public torch::nn::Module {
 
   torch::nn::Linear wq{nullptr}, wk{nullptr}, wv{nullptr}, wo{nullptr};
   int64_t n_heads, n_kv_heads, head_dim;
+  bool use_sdpa;  // forward() through at::scaled_dot_product_attention (see sdpa_folded)
+
+ private:
+  torch::Tensor sdpa_folded(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                            const torch::Tensor& gate, AttentionGate mode);
 };
 TORCH_MODULE(Attention);
 

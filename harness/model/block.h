@@ -25,6 +25,9 @@ class BlockImpl : public torch::nn::Module {
                                const torch::Tensor& gate);
 
   NormScheme scheme;
+  template <typename Attend>
+  torch::Tensor sublayers(const torch::Tensor& x, const torch::Tensor& gate, Attend&& attend);
+
   Attention attention{nullptr};
   SwiGLU feed_forward{nullptr};
   RMSNorm pre_attention_norm{nullptr}, post_attention_norm{nullptr};      // post_* only with sandwich

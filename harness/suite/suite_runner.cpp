@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -97,6 +98,9 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
       (void)f;
       ::dup2(STDERR_FILENO, STDOUT_FILENO);
       const std::string cfg = fs::join(dir, "config.json"), th = std::to_string(threads);
+      // An explicit OpenMP thread count: with it unset, libgomp's spin-waiting threads slowed training up to 20x
+      // when other processes shared the 2 cores (measured on the CI machine type; see benchmarks/RESULTS.md).
+      if (!std::getenv("OMP_NUM_THREADS")) ::setenv("OMP_NUM_THREADS", th.c_str(), 1);
       ::execl(opts.self_exe.c_str(), opts.self_exe.c_str(), "train", "--config", cfg.c_str(), "--out", dir.c_str(),
               "--threads", th.c_str(), static_cast<char*>(nullptr));
       std::perror("exec skipbench");
