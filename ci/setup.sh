@@ -14,6 +14,7 @@ APT_PACKAGES=(
   libgtest-dev googletest   # unit tests
   libbenchmark-dev          # micro-benchmarks
   libcli11-dev              # command-line parsing
+  libsentencepiece-dev pkgconf  # BPE tokenizers for `skipbench data prepare` (found through pkg-config)
   fortunes                  # embedded default corpus (real English text, no download)
 )
 

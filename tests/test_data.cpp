@@ -1,7 +1,9 @@
-// test_data.cpp: the llm.c shard format (a good file, and each kind of corrupted file) and the window loader.
+// test_data.cpp: the llm.c shard format (a good file, and each kind of corrupted file) and the window loader (order,
+// rank/world split as the paper's loader, resumable position).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -124,4 +126,88 @@ TEST(Loader, ClearErrorsForEmptyGlobAndTooSmallShard) {
   msg = error_of([&] { TokenLoader(d.file("tiny.bin"), "data.train", 100, 2, 4); });
   EXPECT_NE(msg.find("fewer than one batch needs"), std::string::npos) << msg;
   EXPECT_NE(msg.find("micro_batch_size"), std::string::npos) << "the message says how to fix it";
+}
+
+// Shards whose tokens name their position: shard k holds k*1000 + i, so a window's first input names where it began.
+namespace {
+void write_numbered(const TempDir& d, const std::vector<size_t>& sizes) {
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    std::vector<uint16_t> t(sizes[k]);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<uint16_t>(k * 1000 + i);
+    write_shard(d.file("s_" + std::to_string(k) + ".bin"), t);
+  }
+}
+}  // namespace
+
+TEST(Loader, RankWorldSplitServesEachWindowToExactlyOneRankPerEpoch) {
+  TempDir d;
+  // B*T = 6; with 3 ranks a round is 3 windows (18 tokens, 19 with the last target). Rounds per shard:
+  // 40 tokens: floor(39/18) = 2; 20: 1; 30: 1 (its window at 18 would need a second round: dropped for all ranks).
+  write_numbered(d, {40, 20, 30});
+  std::vector<int64_t> expected{0, 6, 12, 18, 24, 30, 1000, 1006, 1012, 2000, 2006, 2012}, served;
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    TokenLoader l(d.file("s_*.bin"), "data.train", 3000, 2, 3, rank, 3);
+    EXPECT_EQ(l.windows_per_epoch(), 4);
+    std::vector<int64_t> mine;
+    while (l.has_next_in_epoch()) {
+      auto b = l.next();
+      const int64_t first = b.inputs[0][0].item<int64_t>();
+      mine.push_back(first);
+      auto want = torch::arange(first, first + 6, torch::kInt64).view({2, 3});
+      EXPECT_TRUE(torch::equal(b.inputs, want)) << "rank " << rank << " window at " << first;
+      EXPECT_TRUE(torch::equal(b.targets, want + 1));
+    }
+    ASSERT_EQ(mine.size(), 4u) << "rank " << rank;
+    // rank r reads the r-th window of each round: offset r*B*T, stride world*B*T within a shard
+    EXPECT_EQ(mine[0], rank * 6);
+    EXPECT_EQ(mine[1], 18 + rank * 6);
+    EXPECT_EQ(mine[2], 1000 + rank * 6);
+    EXPECT_EQ(mine[3], 2000 + rank * 6);
+    served.insert(served.end(), mine.begin(), mine.end());
+    auto again = l.next();  // a new epoch starts at this rank's first window
+    EXPECT_EQ(again.inputs[0][0].item<int64_t>(), rank * 6);
+    EXPECT_EQ(l.position().epoch, 1);
+  }
+  std::sort(served.begin(), served.end());
+  EXPECT_EQ(served, expected) << "every window of a complete round exactly once, over all ranks";
+  // world 1 is the plain loader: every window, including the one the 3-rank split drops
+  TokenLoader single(d.file("s_*.bin"), "data.train", 3000, 2, 3);
+  EXPECT_EQ(single.windows_per_epoch(), 6 + 3 + 4);
+}
+
+TEST(Loader, PositionRoundTripsForEveryRank) {
+  TempDir d;
+  write_numbered(d, {50, 33});
+  for (int64_t rank = 0; rank < 2; ++rank) {
+    TokenLoader a(d.file("s_*.bin"), "data.train", 3000, 1, 4, rank, 2);
+    for (int i = 0; i < 5; ++i) a.next();  // past the end of shard 0 and into shard 1
+    const LoaderPosition saved = a.position();
+    std::vector<Batch> expect;
+    for (int i = 0; i < 7; ++i) expect.push_back(a.next());  // crosses the epoch boundary
+    TokenLoader b(d.file("s_*.bin"), "data.train", 3000, 1, 4, rank, 2);
+    b.set_position(saved);
+    for (int i = 0; i < 7; ++i) {
+      auto got = b.next();
+      EXPECT_TRUE(torch::equal(got.inputs, expect[i].inputs)) << "rank " << rank << " batch " << i;
+      EXPECT_TRUE(torch::equal(got.targets, expect[i].targets));
+    }
+    EXPECT_EQ(b.position().epoch, a.position().epoch);
+    EXPECT_EQ(b.position().offset, a.position().offset);
+  }
+}
+
+TEST(Loader, RejectsBadRankAndForeignPositions) {
+  TempDir d;
+  write_numbered(d, {40});
+  auto msg = error_of([&] { TokenLoader(d.file("s_*.bin"), "data.train", 3000, 2, 3, 2, 2); });
+  EXPECT_NE(msg.find("data.train: rank 2 is not in [0, world size 2)"), std::string::npos) << msg;
+  msg = error_of([&] { TokenLoader(d.file("s_*.bin"), "data.train", 3000, 2, 4, 0, 5); });  // 5*8+1 > 40
+  EXPECT_NE(msg.find("fewer than one batch needs (5 ranks x 2 x 4 + 1 = 41)"), std::string::npos) << msg;
+  TokenLoader l(d.file("s_*.bin"), "data.train", 3000, 2, 3, 1, 2);
+  EXPECT_EQ(l.position().offset, 6u);
+  msg = error_of([&] { l.set_position({0, 1, 6}); });  // there is no shard 1
+  EXPECT_NE(msg.find("does not fit"), std::string::npos) << msg;
+  msg = error_of([&] { l.set_position({0, 0, 12}); });  // rank 0's window, not rank 1's
+  EXPECT_NE(msg.find("rank 1 of 2"), std::string::npos) << msg;
+  EXPECT_NO_THROW(l.set_position({3, 0, 18}));
 }

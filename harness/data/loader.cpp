@@ -8,30 +8,38 @@
 namespace skipbench::data {
 
 TokenLoader::TokenLoader(const std::string& pattern, const std::string& what, int64_t vocab, int64_t batch,
-                         int64_t seq_len)
-    : B_(batch), T_(seq_len) {
+                         int64_t seq_len, int64_t rank, int64_t world_size)
+    : B_(batch), T_(seq_len), rank_(rank), world_(world_size) {
+  if (world_ < 1 || rank_ < 0 || rank_ >= world_)
+    throw Error(what + ": rank " + std::to_string(rank_) + " is not in [0, world size " + std::to_string(world_) +
+                ")");
   files_ = expand_glob(pattern, what);
-  const size_t need = static_cast<size_t>(B_ * T_ + 1);
+  const size_t need = static_cast<size_t>(world_ * B_ * T_ + 1);
   for (const auto& f : files_) {
     shards_.emplace_back(f, vocab);
     if (shards_.back().size() < need)
       throw Error(f + ": shard has " + std::to_string(shards_.back().size()) + " tokens, fewer than one batch needs (" +
-                  std::to_string(B_) + " x " + std::to_string(T_) + " + 1 = " + std::to_string(need) +
+                  (world_ > 1 ? std::to_string(world_) + " ranks x " : std::string()) + std::to_string(B_) + " x " +
+                  std::to_string(T_) + " + 1 = " + std::to_string(need) +
                   "); lower train.micro_batch_size or model.max_seq_len, or use larger shards");
   }
+  reset();
+}
+
+bool TokenLoader::round_fits(size_t shard, size_t base) const {
+  return base + static_cast<size_t>(world_ * B_ * T_) + 1 <= shards_[shard].size();
 }
 
 bool TokenLoader::has_next_in_epoch() const {
-  const size_t need = static_cast<size_t>(B_ * T_ + 1);
   if (pos_.shard >= shards_.size()) return false;
-  // every shard holds at least one window (checked at open), so a later shard always has one
-  return pos_.offset + need <= shards_[pos_.shard].size() || pos_.shard + 1 < shards_.size();
+  // every shard holds at least one round (checked at open), so a later shard always has one
+  return round_fits(pos_.shard, round_base()) || pos_.shard + 1 < shards_.size();
 }
 
 Batch TokenLoader::next() {
   const size_t need = static_cast<size_t>(B_ * T_ + 1);
-  if (pos_.offset + need > shards_[pos_.shard].size()) {  // this shard is used up: next shard, or next epoch
-    pos_.offset = 0;
+  if (!round_fits(pos_.shard, round_base())) {  // this shard is used up: next shard, or next epoch
+    pos_.offset = static_cast<size_t>(rank_ * B_ * T_);
     if (++pos_.shard >= shards_.size()) {
       pos_.shard = 0;
       ++pos_.epoch;
@@ -41,15 +49,26 @@ Batch TokenLoader::next() {
   auto buf = torch::empty({static_cast<int64_t>(need)}, torch::kInt64);
   auto* dst = buf.data_ptr<int64_t>();
   for (size_t i = 0; i < need; ++i) dst[i] = src[i];
-  pos_.offset += static_cast<size_t>(B_ * T_);
+  pos_.offset += static_cast<size_t>(world_ * B_ * T_);
   return {buf.slice(0, 0, B_ * T_).view({B_, T_}), buf.slice(0, 1, B_ * T_ + 1).view({B_, T_})};
 }
 
-void TokenLoader::reset() { pos_ = {}; }
+void TokenLoader::reset() { pos_ = {0, 0, static_cast<size_t>(rank_ * B_ * T_)}; }
+
+void TokenLoader::set_position(const LoaderPosition& p) {
+  const size_t first = static_cast<size_t>(rank_ * B_ * T_), stride = static_cast<size_t>(world_ * B_ * T_);
+  if (p.epoch < 0 || p.shard >= shards_.size() || p.offset < first || (p.offset - first) % stride != 0)
+    throw Error("data position (epoch " + std::to_string(p.epoch) + ", shard " + std::to_string(p.shard) +
+                ", offset " + std::to_string(p.offset) + ") does not fit these " + std::to_string(shards_.size()) +
+                " shard(s) with batch " + std::to_string(B_) + " x " + std::to_string(T_) + ", rank " +
+                std::to_string(rank_) + " of " + std::to_string(world_) +
+                "; resume with the data and batch settings the checkpoint was made with");
+  pos_ = p;
+}
 
 int64_t TokenLoader::windows_per_epoch() const {
-  int64_t n = 0;
-  for (const auto& s : shards_) n += (static_cast<int64_t>(s.size()) - 1) / (B_ * T_);
+  int64_t n = 0;  // rounds per shard: the last rank's window of a round must fit
+  for (const auto& s : shards_) n += (static_cast<int64_t>(s.size()) - 1) / (world_ * B_ * T_);
   return n;
 }
 
