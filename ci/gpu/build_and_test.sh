@@ -28,6 +28,6 @@ if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
 fi
 cmake --build "$BUILD_DIR" --parallel "$(nproc)"
 export SKIPBENCH_FORTUNES_DIR="$deps/usr/share/games/fortunes"  # `data embed` and the CLI tests read it
-[[ -f data/default/train_000000.bin ]] || "$BUILD_DIR/skipbench" data embed --source "$deps/usr/share/games/fortunes" --out data/default
+bash ci/default_data.sh "$BUILD_DIR/skipbench"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 cd "$BUILD_DIR" && ctest --output-on-failure -j 4 "$@"
