@@ -10,19 +10,12 @@
 
 using namespace skipbench;
 using skipbench::testing::TempDir;
+using skipbench::testing::error_of;
 
 namespace {
 std::string write(const TempDir& d, const std::string& name, const std::string& text) {
   std::ofstream(d.file(name)) << text;
   return d.file(name);
-}
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 }  // namespace
 

@@ -15,6 +15,7 @@
 using namespace skipbench;
 using namespace skipbench::data;
 using skipbench::testing::TempDir;
+using skipbench::testing::error_of;
 
 namespace {
 std::vector<uint16_t> iota_tokens(size_t n, uint16_t mod = 1000) {
@@ -33,14 +34,6 @@ void write_raw(const std::string& path, int32_t magic, int32_t version, int32_t 
   out.write(reinterpret_cast<const char*>(header.data()), 1024);
   out.write(reinterpret_cast<const char*>(tokens.data()), static_cast<std::streamsize>(tokens.size() * 2));
   for (size_t i = 0; i < extra; ++i) out.put('\0');
-}
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 }  // namespace
 

@@ -26,17 +26,10 @@
 using namespace skipbench;
 using namespace skipbench::data;
 using skipbench::testing::TempDir;
+using skipbench::testing::error_of;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Deterministic pseudo-English: words made of syllables (thousands of distinct words, so BPE has merges to learn),
 // plus a few non-ASCII words. Documents of 1-3 lines; `percent` separates them with fortune-style '%' lines.

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <boost/json.hpp>
 
+#include "harness/common/error.h"
 #include "harness/common/fs.h"
 #include "harness/data/shard.h"
 
@@ -21,6 +22,15 @@ TempDir::TempDir() {
   fs::make_dirs(path);
 }
 TempDir::~TempDir() { fs::remove_tree(path); }
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 ModelConfig small_model(int64_t n_layers) {
   ModelConfig m;

@@ -1,5 +1,6 @@
 // test_util.h: helpers shared by the tests: a fresh temporary directory, small configs, synthetic shards.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ struct TempDir {
   std::string path;
   std::string file(const std::string& name) const { return path + "/" + name; }
 };
+
+// The message of the skipbench::Error that f throws, or "" when it throws none.
+std::string error_of(const std::function<void()>& f);
 
 // A small model config (vocab 32, dim 32, 4 heads, 2 kv heads, 4 layers, seq 16) for fast tests.
 ModelConfig small_model(int64_t n_layers = 4);

@@ -17,9 +17,7 @@ namespace skipbench {
 ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
   torch::NoGradGuard ng;
   const auto B = tokens.size(0), T = tokens.size(1), D = cfg.dim;
-  TORCH_CHECK(T <= cfg.max_seq_len, "sequence length ", T, " exceeds model.max_seq_len ", cfg.max_seq_len);
-  if (rope_.cos.device() != tokens.device()) rope_ = {rope_.cos.to(tokens.device()), rope_.sin.to(tokens.device())};
-  RopeTables rope{rope_.cos.slice(0, 0, T), rope_.sin.slice(0, 0, T)};
+  const RopeTables rope = rope_for(tokens);
   const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
   const auto dev = tokens.device();
   auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(dev));
@@ -30,17 +28,12 @@ ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
   if (gates) gates->begin(B, T);
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     prof::Range block_range("block", l);
-    torch::Tensor g;
-    if (gates) {
-      prof::Range r("gate");
-      g = gates->gate(l, h, out);
-    }
+    auto g = gate_of(l, h, out);
     hard_skip_possible += B * T;
     if (!g.defined()) {  // an ungated block computes everything
       h = blocks[l]->forward(h, rope, g, mode);
       hard_skip_computed += B * T;
     } else {
-      out.gates.push_back(g);
       auto active = g > 0;
       const int64_t n = active.sum(1).max().item<int64_t>();
       hard_skip_computed += active.sum().item<int64_t>();

@@ -36,24 +36,30 @@ void TransformerImpl::init_weights() {
   }
 }
 
-ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
-  const auto B = tokens.size(0), T = tokens.size(1);
+RopeTables TransformerImpl::rope_for(const torch::Tensor& tokens) {
+  const auto T = tokens.size(1);
   TORCH_CHECK(T <= cfg.max_seq_len, "sequence length ", T, " exceeds model.max_seq_len ", cfg.max_seq_len);
   if (rope_.cos.device() != tokens.device()) rope_ = {rope_.cos.to(tokens.device()), rope_.sin.to(tokens.device())};
-  RopeTables rope{rope_.cos.slice(0, 0, T), rope_.sin.slice(0, 0, T)};
+  return {rope_.cos.slice(0, 0, T), rope_.sin.slice(0, 0, T)};
+}
 
+torch::Tensor TransformerImpl::gate_of(int64_t l, const torch::Tensor& h, ForwardOutput& out) {
+  if (!gates) return {};
+  prof::Range r("gate");
+  auto g = gates->gate(l, h, out);
+  if (g.defined()) out.gates.push_back(g);
+  return g;
+}
+
+ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
+  const RopeTables rope = rope_for(tokens);
   ForwardOutput out;
   auto h = input_norm(tok_embeddings(tokens));
   const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
-  if (gates) gates->begin(B, T);
+  if (gates) gates->begin(tokens.size(0), tokens.size(1));
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     prof::Range block_range("block", l);
-    torch::Tensor g;
-    if (gates) {
-      prof::Range r("gate");
-      g = gates->gate(l, h, out);
-    }
-    if (g.defined()) out.gates.push_back(g);
+    auto g = gate_of(l, h, out);
     h = blocks[l]->forward(h, rope, g, mode);
     out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
   }

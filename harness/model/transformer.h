@@ -66,6 +66,9 @@ class TransformerImpl : public torch::nn::Module {
   std::shared_ptr<GatePolicy> gates;
 
  private:
+  RopeTables rope_for(const torch::Tensor& tokens);  // the first T rows, on the tokens' device
+  // Block l's gate from its policy (under the "gate" range), recorded in out.gates; undefined when ungated.
+  torch::Tensor gate_of(int64_t l, const torch::Tensor& h, ForwardOutput& out);
   RopeTables rope_;
 };
 TORCH_MODULE(Transformer);
