@@ -8,10 +8,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bin="${1:-build/skipbench}"
 out=data/default
-if [[ -f "$out/manifest.json" ]] && grep -q '"vocab_size": 4096' "$out/manifest.json" \
-   && grep -q '"format": "skipbench-prepared-data"' "$out/manifest.json"; then
-  exit 0
-fi
 src="${SKIPBENCH_FORTUNES_DIR:-/usr/share/games/fortunes}"
 [[ -d "$src" ]] || { echo "default_data: $src is missing: install Debian's fortunes (bash ci/setup.sh)"; exit 2; }
 files=()
@@ -19,5 +15,11 @@ for f in "$src"/*; do
   n=${f##*/}
   [[ -f "$f" && ! -L "$f" && $n != *.* && $n != art && $n != ascii-art ]] && files+=("$f")
 done
+# rebuilt when the source files (names and sizes) or the recipe change
+sig=$( (echo "vocab 4096"; for f in "${files[@]}"; do echo "${f##*/} $(stat -c %s "$f")"; done) | md5sum | cut -d' ' -f1)
+if [[ -f "$out/manifest.json" && "$(cat "$out/.sources" 2>/dev/null)" == "$sig" ]]; then
+  exit 0
+fi
 rm -rf "$out"
 "$bin" data prepare --text "${files[@]}" --vocab 4096 --out "$out"
+echo "$sig" > "$out/.sources"

@@ -15,7 +15,8 @@ APT_PACKAGES=(
   libbenchmark-dev          # micro-benchmarks
   libcli11-dev              # command-line parsing
   libsentencepiece-dev pkgconf  # BPE tokenizers for `skipbench data prepare` (found through pkg-config)
-  fortunes                  # embedded default corpus (real English text, no download)
+  fortunes                  # embedded default corpus (real English text, no download) ...
+  fortune-anarchism fortunes-bofh-excuses fortunes-debian-hints  # ... and more English text from Debian
 )
 
 missing=()

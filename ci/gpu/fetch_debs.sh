@@ -14,7 +14,7 @@ PKGS=(
   libbenchmark-dev libbenchmark1debian
   libsentencepiece-dev libsentencepiece0
   pkgconf pkgconf-bin libpkgconf3
-  fortunes fortunes-min
+  fortunes fortunes-min fortune-anarchism fortunes-bofh-excuses fortunes-debian-hints
 )
 for p in "${PKGS[@]}"; do
   ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download "$p" >/dev/null
