@@ -35,7 +35,7 @@ json::object profile_tables(const std::map<std::string, double>& sec, const std:
                                   {"count", cnt.count(path) ? cnt.at(path) : 0}, {"per_step_s", s / n},
                                   {"fraction_of_step", step_total > 0 ? s / step_total : 0.0}});
     if (depth == 1 && path.rfind("step/", 0) == 0) phases[leaf] = s / n;
-    // blocks: ".../block.L" and ".../block.L/{gate,attention,ffn}"
+    // blocks: "step/<phase>/block.L" and "step/forward/block.L/{gate,attention,ffn}"
     const auto b = path.find("block.");
     if (b != std::string::npos) {
       const auto end = path.find('/', b);
@@ -43,7 +43,9 @@ json::object profile_tables(const std::map<std::string, double>& sec, const std:
       auto& row = layers[layer];
       row["layer"] = layer;
       if (end == std::string::npos) {
-        row["block_s"] = row.contains("block_s") ? row["block_s"].as_double() + s / n : s / n;
+        const bool backward = path.find("backward/") != std::string::npos;
+        const std::string key = backward ? "backward_s" : "forward_s";
+        row[key] = (row.contains(key) ? row[key].as_double() : 0.0) + s / n;
       } else if (path.find('/', end + 1) == std::string::npos) {
         const std::string mod = path.substr(end + 1);
         row[mod + "_s"] = row.contains(mod + "_s") ? row[mod + "_s"].as_double() + s / n : s / n;

@@ -84,6 +84,21 @@ void Range::close() {
 #endif
 }
 
+namespace {
+thread_local std::vector<Range*> t_manual;  // ranges opened by push_range on this thread
+}
+
+void push_range(const char* name, int64_t index) {
+  if (!g_active) return;
+  t_manual.push_back(new Range(name, index));
+}
+
+void pop_range() {
+  if (t_manual.empty()) return;
+  delete t_manual.back();
+  t_manual.pop_back();
+}
+
 std::map<std::string, RangeStats> timer_totals() {
   std::lock_guard<std::mutex> lock(g_mu);
   return g_totals;

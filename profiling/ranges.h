@@ -45,6 +45,11 @@ class Range {
   bool opened_ = false;
 };
 
+// The same as a Range, opened and closed by hand: for ranges whose ends are events in different places, such as
+// the autograd hooks that bracket each block's backward pass. Every push_range needs one pop_range on its thread.
+void push_range(const char* name, int64_t index = -1);
+void pop_range();
+
 struct RangeStats {
   double seconds = 0;  // inclusive host time
   int64_t count = 0;

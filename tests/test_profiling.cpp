@@ -96,7 +96,7 @@ TEST(ProfileTables, PhasesLayersAndModules) {
   EXPECT_DOUBLE_EQ(t.at("per_module_s").at("attention").as_double(), 1.25);
   const auto& layers = t.at("per_layer_s").as_array();
   ASSERT_EQ(layers.size(), 2u);
-  EXPECT_DOUBLE_EQ(layers[0].at("block_s").as_double(), 1.0);
+  EXPECT_DOUBLE_EQ(layers[0].at("forward_s").as_double(), 1.0);
   EXPECT_DOUBLE_EQ(layers[1].at("gate_s").as_double(), 0.05);
 }
 
@@ -113,7 +113,17 @@ TEST(Profile, CpuTimerPathEndToEnd) {
   const auto& h = p.at("host_timers").as_object();
   for (const char* phase : {"data", "forward", "backward", "optimizer"})
     EXPECT_GT(h.at("per_phase_s").at(phase).to_number<double>(), 0.0) << phase;
-  EXPECT_EQ(h.at("per_layer_s").as_array().size(), 4u);  // every block of the 4-layer model
+  const auto& layers = h.at("per_layer_s").as_array();
+  ASSERT_EQ(layers.size(), 4u);  // every block of the 4-layer model, forward and backward
+  for (const auto& row : layers) {
+    EXPECT_GT(row.at("forward_s").to_number<double>(), 0.0);
+    EXPECT_GT(row.at("backward_s").to_number<double>(), 0.0);  // bracketed by the autograd boundary hooks
+  }
+  double backward_blocks = 0;
+  for (const auto& r : h.at("ranges").as_array())
+    if (std::string(r.at("path").as_string()).rfind("step/backward/block.", 0) == 0 && r.at("depth").as_int64() == 2)
+      backward_blocks += r.at("per_step_s").to_number<double>();
+  EXPECT_LE(backward_blocks, h.at("per_phase_s").at("backward").to_number<double>());  // nested in the phase
   for (const char* m : {"gate", "attention", "ffn"}) EXPECT_GT(h.at("per_module_s").at(m).to_number<double>(), 0.0) << m;
   EXPECT_FALSE(p.at("cupti").at("active").as_bool());
   // forward-only with real skipping

@@ -51,16 +51,32 @@ torch::Tensor TransformerImpl::gate_of(int64_t l, const torch::Tensor& h, Forwar
   return g;
 }
 
+namespace {
+// Profiling the backward pass per block: autograd runs it outside our forward ranges, but the gradient of each
+// block's output becomes ready exactly when that block's backward starts (and the previous block's ends), so hooks
+// on the block boundaries open and close "block.N" ranges inside the caller's "backward" range.
+void mark_backward_boundary(torch::Tensor& h, int64_t next_block, bool close_previous) {
+  if (!prof::g_active || !h.requires_grad()) return;
+  h.register_hook([next_block, close_previous](torch::Tensor grad) {
+    if (close_previous) prof::pop_range();
+    if (next_block >= 0) prof::push_range("block", next_block);
+    return grad;
+  });
+}
+}  // namespace
+
 ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
   const RopeTables rope = rope_for(tokens);
   ForwardOutput out;
   auto h = input_norm(tok_embeddings(tokens));
+  mark_backward_boundary(h, -1, /*close_previous=*/true);  // block 0's backward ends here
   const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
   if (gates) gates->begin(tokens.size(0), tokens.size(1));
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     prof::Range block_range("block", l);
     auto g = gate_of(l, h, out);
     h = blocks[l]->forward(h, rope, g, mode);
+    mark_backward_boundary(h, l, /*close_previous=*/l + 1 < cfg.n_layers);
     out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
   }
   out.logits = output(output_norm(h));
