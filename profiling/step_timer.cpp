@@ -23,11 +23,11 @@ double median_of(std::vector<double> v) {
 
 double StepTimer::median() const { return median_of(s_); }
 
-boost::json::object StepTimer::summary(double tokens_per_step, size_t warmup) const {
-  std::vector<double> v(s_.begin() + static_cast<long>(s_.size() > warmup ? warmup : 0), s_.end());
+boost::json::object step_time_summary(const std::vector<double>& s, double tokens_per_step, size_t warmup) {
+  std::vector<double> v(s.begin() + static_cast<long>(s.size() > warmup ? warmup : 0), s.end());
   const double med = median_of(v);
-  boost::json::object o{{"steps_timed", v.size()}, {"warmup_steps_excluded", s_.size() - v.size()},
-                        {"median_step_s", med}};
+  boost::json::object o{{"steps_timed", static_cast<int64_t>(v.size())},
+                        {"warmup_steps_excluded", static_cast<int64_t>(s.size() - v.size())}, {"median_step_s", med}};
   if (!v.empty()) {
     o["mean_step_s"] = std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
     o["min_step_s"] = *std::min_element(v.begin(), v.end());

@@ -13,9 +13,6 @@ class StepTimer {
   double stop();  // seconds since start(); recorded
   const std::vector<double>& seconds() const { return s_; }
   double median() const;  // 0 when empty
-  // {"median_step_s", "mean_step_s", "min_step_s", "max_step_s", "steps_timed", "tokens_per_s"} (median-based),
-  // skipping the first `warmup` steps when more remain.
-  boost::json::object summary(double tokens_per_step, size_t warmup = 1) const;
 
  private:
   std::chrono::steady_clock::time_point t0_;
@@ -23,6 +20,9 @@ class StepTimer {
 };
 
 double median_of(std::vector<double> v);
+// {"steps_timed", "warmup_steps_excluded", "median_step_s", "mean_step_s", "min_step_s", "max_step_s",
+// "tokens_per_s" (from the median)} of per-step seconds, skipping the first `warmup` steps when more remain.
+boost::json::object step_time_summary(const std::vector<double>& seconds, double tokens_per_step, size_t warmup = 1);
 // Peak resident set size of this process, in bytes (getrusage).
 double peak_host_memory_bytes();
 

@@ -429,20 +429,12 @@ json::object Run::report() {
   for (size_t i = 0; i < train_loss_.size(); ++i) steps_axis.push_back(static_cast<int64_t>(i + 1));
   for (auto s : val_steps_) vsteps.push_back(s);
   const auto zf_val = last_val_.stats.zero_fraction();
-  auto timing = json::object{};
-  {
-    std::vector<double> v(step_s_.begin() + (step_s_.size() > 1 ? 1 : 0), step_s_.end());
-    const double med = median_of(v);
-    timing = {{"steps_timed", static_cast<int64_t>(v.size())},
-              {"warmup_steps_excluded", static_cast<int64_t>(step_s_.size() - v.size())},
-              {"median_step_s", med},
-              {"tokens_per_s", med > 0 ? tokens_per_step_ / med : 0.0},
-              {"train_s", train_seconds_},
-              {"validation_s", val_seconds_},
-              {"total_s", prior_elapsed_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start_).count()},
-              {"peak_host_memory_bytes", peak_host_memory_bytes()},
-              {"device", dev_.str()}};
-  }
+  auto timing = step_time_summary(step_s_, tokens_per_step_);  // step_s_ survives resumes, a StepTimer would not
+  timing["train_s"] = train_seconds_;
+  timing["validation_s"] = val_seconds_;
+  timing["total_s"] = prior_elapsed_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start_).count();
+  timing["peak_host_memory_bytes"] = peak_host_memory_bytes();
+  timing["device"] = dev_.str();
   json::object budget{{"kind", tc_.budget_kind},
                       {"value", tc_.budget_kind == "steps" ? double(tc_.steps) : tc_.budget_value},
                       {"steps", step_},

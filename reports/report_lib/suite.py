@@ -98,6 +98,20 @@ def _pid_alive(pid_path):
             return False
 
 
+def records(lines):
+    """The JSON objects among metrics.jsonl lines; blank, partial or malformed lines are skipped."""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            yield rec
+
+
 def metrics_tail(path):
     """Progress from the end of metrics.jsonl: last train step/loss, last val step/loss, lines read. A partial
     last line (a run still writing) is ignored."""
@@ -112,16 +126,7 @@ def metrics_tail(path):
     if size > TAIL_BYTES:
         lines = lines[1:]  # the first may be cut
     out = {"last_train_step": None, "last_train_loss": None, "last_val_step": None, "last_val_loss": None}
-    for line in reversed(lines):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(rec, dict):
-            continue
+    for rec in records(reversed(lines)):
         if rec.get("kind") == "train" and out["last_train_step"] is None:
             out["last_train_step"] = rec.get("step")
             out["last_train_loss"] = num(rec.get("loss"))
@@ -138,13 +143,7 @@ def metrics_curves(path):
     tr_s, tr_l, va_s, va_l = [], [], [], []
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if not isinstance(rec, dict):
-                    continue
+            for rec in records(f):
                 if rec.get("kind") == "train" and is_num(rec.get("step")) and is_num(rec.get("loss")):
                     tr_s.append(rec["step"] + 1)
                     tr_l.append(rec["loss"])
