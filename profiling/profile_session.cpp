@@ -12,6 +12,7 @@
 #include "harness/data/loader.h"
 #include "harness/registry/variant_registry.h"
 #include "harness/train/checkpoint.h"
+#include "harness/train/autocast.h"
 #include "harness/train/trainer.h"
 #include "profiling/cupti_tracer.h"
 #include "profiling/ranges.h"
@@ -114,6 +115,7 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
     torch::NoGradGuard ng;
     data::TokenLoader data(cfg.data.val, "data.val", cfg.model.vocab_size, cfg.train.micro_batch_size,
                            cfg.model.max_seq_len);
+    data.pin_memory(gpu);
     for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
       StepTimer t;
       t.start();
@@ -122,9 +124,10 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
         torch::Tensor x;
         {
           prof::Range r("data");
-          x = data.next().inputs.to(dev);
+          x = data::to_device(data.next(), dev).inputs;
         }
         prof::Range r("forward");
+        AutocastScope autocast(parse_precision(cfg.train.precision), dev.type());
         auto out = o.hard_skip ? model->forward_hard_skip(x) : model->forward(x);
         if (gpu) torch::cuda::synchronize();
       }

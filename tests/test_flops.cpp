@@ -3,6 +3,7 @@
 // block = 22,792,413,184 FLOPs/sequence, dense total 626,071,654,400 (paper.md §4.2: 2.279e10 and 6.261e11).
 #include <gtest/gtest.h>
 
+#include "profiling/device_peaks.h"
 #include "profiling/flops.h"
 
 using namespace skipbench;
@@ -69,4 +70,17 @@ TEST(Flops, RejectsBadSparsity) {
   EXPECT_ANY_THROW(estimate_flops(tiny(), true, {1.5}, FlopsMode::standard));
   EXPECT_ANY_THROW(estimate_flops(tiny(), true, {0.1, 0.2}, FlopsMode::standard));
   EXPECT_ANY_THROW(parse_flops_mode("palm"));
+}
+
+TEST(DevicePeaks, KnownGpuNamesMapToTheirDenseBf16PeakAndUnknownOnesToNone) {
+  auto sxm = skipbench::bf16_peak_for("NVIDIA H100 80GB HBM3");
+  ASSERT_TRUE(sxm.has_value());
+  EXPECT_EQ(sxm->entry, "H100 SXM");
+  EXPECT_DOUBLE_EQ(sxm->bf16_flops, 989.4e12);
+  EXPECT_EQ(skipbench::bf16_peak_for("NVIDIA H100 PCIe")->entry, "H100 PCIe");  // not the SXM figure
+  EXPECT_EQ(skipbench::bf16_peak_for("NVIDIA GH200 480GB")->entry, "GH200");    // not "H200"
+  EXPECT_DOUBLE_EQ(skipbench::bf16_peak_for("NVIDIA H200")->bf16_flops, 989.4e12);
+  EXPECT_FALSE(skipbench::bf16_peak_for("AMD EPYC 7B13").has_value());
+  // the paper model at the target: ~1.0 GFLOP per training token, 41% of an H100 -> ~400K tokens/s
+  EXPECT_NEAR(0.41 * sxm->bf16_flops / 1.0243e9 / 1e3, 396, 1);
 }

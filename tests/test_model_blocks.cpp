@@ -8,6 +8,7 @@
 #include "harness/model/attention.h"
 #include "harness/model/rmsnorm.h"
 #include "harness/model/rope.h"
+#include "tests/test_util.h"
 
 using namespace skipbench;
 
@@ -170,11 +171,14 @@ TEST(AttentionGate, BiasIsLogOfClampedGate) {
   EXPECT_FALSE(attention_gate_bias(g, AttentionGate::none).defined());
 }
 
-TEST(AttentionSdpa, FoldedKeyBiasMatchesTheMathPathValuesAndGateGradients) {
+// Both SDPA paths (the bias folded into an extra Q/K channel; the bias as a dense mask) against the math path.
+TEST(AttentionSdpa, FoldedAndMaskedKeyBiasMatchTheMathPathValuesAndGateGradients) {
+  for (auto kernel : {AttentionKernel::sdpa, AttentionKernel::sdpa_mask})
   for (auto mode : {AttentionGate::none, AttentionGate::key, AttentionGate::reference}) {
+    SCOPED_TRACE(kernel == AttentionKernel::sdpa ? "sdpa (folded)" : "sdpa_mask");
     torch::manual_seed(7);
-    Attention math(32, 4, 2, /*use_sdpa=*/false);
-    Attention fused(32, 4, 2, /*use_sdpa=*/true);
+    Attention math(32, 4, 2, AttentionKernel::math);
+    Attention fused(32, 4, 2, kernel);
     {
       torch::NoGradGuard ng;
       auto src = math->parameters(), dst = fused->parameters();
@@ -192,7 +196,21 @@ TEST(AttentionSdpa, FoldedKeyBiasMatchesTheMathPathValuesAndGateGradients) {
     yb.pow(2).sum().backward();
     if (mode == AttentionGate::key) {
       EXPECT_TRUE(torch::allclose(ga.grad(), gb.grad(), 1e-3, 1e-5)) << (ga.grad() - gb.grad()).abs().max().item<double>();
-      EXPECT_GT(gb.grad().abs().sum().item<double>(), 0.0);  // the gates learn through the folded channel
+      EXPECT_GT(gb.grad().abs().sum().item<double>(), 0.0);  // the gates learn through the channel / the mask
     }
   }
+}
+
+TEST(AttentionSdpa, BackendRestrictionDecidesTheKernelAndUnknownNamesAreRefused) {
+  const torch::Device cpu(torch::kCPU);
+  EXPECT_EQ(sdpa_kernel_choice(AttentionKernel::math, 4, 8, 16, true, cpu, torch::kFloat32), "none (math path)");
+  const auto free_choice = sdpa_kernel_choice(AttentionKernel::sdpa, 4, 8, 16, true, cpu, torch::kFloat32);
+  EXPECT_NE(free_choice, "error");
+  set_sdpa_backend("math");
+  EXPECT_EQ(sdpa_kernel_choice(AttentionKernel::sdpa, 4, 8, 16, true, cpu, torch::kFloat32), "math");
+  EXPECT_EQ(sdpa_kernel_choice(AttentionKernel::sdpa_mask, 4, 8, 16, true, cpu, torch::kFloat32), "math");
+  set_sdpa_backend("auto");
+  EXPECT_EQ(sdpa_kernel_choice(AttentionKernel::sdpa, 4, 8, 16, true, cpu, torch::kFloat32), free_choice);
+  const auto err = skipbench::testing::error_of([] { set_sdpa_backend("fast"); });
+  EXPECT_NE(err.find("train.sdpa_backend"), std::string::npos) << err;
 }

@@ -38,7 +38,8 @@ class ForcedSkipGates : public GatePolicy {
   }
   torch::Tensor gate(int64_t l, const torch::Tensor& h, ForwardOutput&) override {
     const int64_t first_half_index = l < L_ / 2 ? l : L_ - 1 - l;
-    auto open = (start_ > first_half_index).to(h.device());
+    if (start_.device() != h.device()) start_ = start_.to(h.device());  // once per batch, not per layer
+    auto open = start_ > first_half_index;
     return open.to(torch::kFloat32);
   }
   AttentionGate attention_gate() const override { return ag_; }

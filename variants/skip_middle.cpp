@@ -34,7 +34,9 @@ void SkipMiddleGates::begin(int64_t, int64_t) {
 torch::Tensor SkipMiddleGates::gate(int64_t l, const torch::Tensor& h, ForwardOutput& out) {
   const int64_t half = n_layers_ / 2;
   if (l >= half) return first_half_[n_layers_ - 1 - l];  // mirror: the same tensor, so gradients flow from both uses
-  auto s = torch::relu(masks[l]->as<torch::nn::Linear>()->forward(h)).squeeze(-1);  // [B, T]
+  // fp32 from here on: under bf16 autocast the linear runs in bf16, but the accumulated masks and the gates they
+  // make (compared with zero_eps, fed to ln g) are kept at full precision
+  auto s = torch::relu(masks[l]->as<torch::nn::Linear>()->forward(h).to(torch::kFloat32)).squeeze(-1);  // [B, T]
   running_ = l == 0 ? s : running_ + s;
   auto g = 1.0 - running_.clamp(0.0, 1.0);
   out.soft_masks.push_back(s);

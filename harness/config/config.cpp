@@ -163,7 +163,10 @@ json::object default_config_json() {
                      {"warmup_start_factor", t.warmup_start_factor},
                      {"optimizer", json::object{{"default", group_json(t.default_group)},
                                                 {"norms", inherit_group_json()},
-                                                {"masks", inherit_group_json()}}},
+                                                {"masks", inherit_group_json()},
+                                                {"impl", t.optimizer_impl}}},
+                     {"precision", t.precision},
+                     {"sdpa_backend", t.sdpa_backend},
                      {"controller", json::object{{"name", t.controller.name}, {"options", json::object{}}}},
                      {"device", t.device},
                      {"threads", t.threads},
@@ -248,8 +251,9 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   mc.init_std = num(m, "init_std");
   mc.norm = str(m, "norm");
   mc.attention_impl = str(m, "attention_impl");
-  if (mc.attention_impl != "math" && mc.attention_impl != "sdpa")
-    fail(source, "model.attention_impl", "expected \"math\" or \"sdpa\", got \"" + mc.attention_impl + "\"");
+  if (mc.attention_impl != "math" && mc.attention_impl != "sdpa" && mc.attention_impl != "sdpa_mask")
+    fail(source, "model.attention_impl",
+         "expected \"math\", \"sdpa\" or \"sdpa_mask\", got \"" + mc.attention_impl + "\"");
   for (auto [k, v] : {std::pair{"vocab_size", mc.vocab_size}, {"dim", mc.dim}, {"n_layers", mc.n_layers},
                       {"n_heads", mc.n_heads}, {"max_seq_len", mc.max_seq_len}})
     positive(v, source, std::string("model.") + k);
@@ -321,6 +325,17 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   tc.default_group = read_group(opt.at("default").get_object(), nullptr, source, "train.optimizer.default");
   tc.norms_group = read_group(opt.at("norms").get_object(), &tc.default_group, source, "train.optimizer.norms");
   tc.masks_group = read_group(opt.at("masks").get_object(), &tc.default_group, source, "train.optimizer.masks");
+  tc.optimizer_impl = str(opt, "impl");
+  if (tc.optimizer_impl != "fused" && tc.optimizer_impl != "loop")
+    fail(source, "train.optimizer.impl", "expected \"fused\" or \"loop\", got \"" + tc.optimizer_impl + "\"");
+  tc.precision = str(t, "precision");
+  if (tc.precision != "fp32" && tc.precision != "bf16")
+    fail(source, "train.precision", "expected \"fp32\" or \"bf16\", got \"" + tc.precision + "\"");
+  tc.sdpa_backend = str(t, "sdpa_backend");
+  if (tc.sdpa_backend != "auto" && tc.sdpa_backend != "flash" && tc.sdpa_backend != "efficient" &&
+      tc.sdpa_backend != "cudnn" && tc.sdpa_backend != "math")
+    fail(source, "train.sdpa_backend",
+         "expected \"auto\", \"flash\", \"efficient\", \"cudnn\" or \"math\", got \"" + tc.sdpa_backend + "\"");
   const auto& ctl = t.at("controller").get_object();
   if (!ctl.at("name").is_string()) fail(source, "train.controller.name", "expected a string");
   tc.controller.name = str(ctl, "name");

@@ -23,7 +23,8 @@ struct ModelConfig {
   double init_std = 0.02;
   std::string norm = "sandwich";  // "sandwich" (the paper's) or "pre"
   // "math": scores, fp32 softmax and P.V written out (exact, any mask); "sdpa": at::scaled_dot_product_attention
-  // with is_causal (fused kernels on GPU), the key-gate bias folded into an extra Q/K channel (see attention.h)
+  // with is_causal (fused kernels on GPU), the key-gate bias folded into an extra Q/K channel; "sdpa_mask": the
+  // same op with the causal mask and gate bias as a dense additive mask (mem-efficient/math kernels; attention.h)
   std::string attention_impl = "math";
 
   int64_t kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
@@ -64,6 +65,11 @@ struct TrainConfig {
   // "flops" (training FLOPs, standard mode: a run stops when its FLOPs at its realised sparsity reach value), or
   // "wall_clock" (seconds of training steps). Budgets other than steps drive the lr schedule by progress.
   std::string budget_kind = "steps";
+  std::string optimizer_impl = "fused";  // train.optimizer.impl: "fused" (at::_fused_adamw_) or "loop" (optimizer.h)
+  std::string precision = "fp32";        // "fp32" or "bf16" (autocast over fp32 master weights; autocast.h)
+  // SDPA kernels allowed on CUDA (sdpa attention paths): "auto" (LibTorch's choice), or only one of "flash",
+  // "efficient", "cudnn", "math" (a run fails loudly when the chosen kernel refuses the inputs)
+  std::string sdpa_backend = "auto";
   double budget_value = 0;        // 0 with kind "steps": train.steps
 
   int64_t accumulation_steps() const { return batch_size / micro_batch_size; }

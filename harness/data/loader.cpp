@@ -46,11 +46,19 @@ Batch TokenLoader::next() {
     }
   }
   const uint16_t* src = shards_[pos_.shard].tokens() + pos_.offset;
-  auto buf = torch::empty({static_cast<int64_t>(need)}, torch::kInt64);
+  auto buf = torch::empty({static_cast<int64_t>(need)}, torch::TensorOptions(torch::kInt64).pinned_memory(pin_));
   auto* dst = buf.data_ptr<int64_t>();
   for (size_t i = 0; i < need; ++i) dst[i] = src[i];
   pos_.offset += static_cast<size_t>(world_ * B_ * T_);
-  return {buf.slice(0, 0, B_ * T_).view({B_, T_}), buf.slice(0, 1, B_ * T_ + 1).view({B_, T_})};
+  return {buf.slice(0, 0, B_ * T_).view({B_, T_}), buf.slice(0, 1, B_ * T_ + 1).view({B_, T_}), buf};
+}
+
+Batch to_device(const Batch& b, const torch::Device& device) {
+  if (device.is_cpu()) return b;
+  if (!b.window.defined()) return {b.inputs.to(device), b.targets.to(device), {}};
+  auto w = b.window.to(device, /*non_blocking=*/b.window.is_pinned());
+  const auto B = b.inputs.size(0), T = b.inputs.size(1);
+  return {w.slice(0, 0, B * T).view({B, T}), w.slice(0, 1, B * T + 1).view({B, T}), w};
 }
 
 void TokenLoader::reset() { pos_ = {0, 0, static_cast<size_t>(rank_ * B_ * T_)}; }

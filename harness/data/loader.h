@@ -20,7 +20,12 @@ namespace skipbench::data {
 struct Batch {
   torch::Tensor inputs;   // [B, T] int64
   torch::Tensor targets;  // [B, T] int64
+  torch::Tensor window;   // [B*T + 1] int64: inputs and targets are views of it
 };
+
+// The batch on `device`: one copy of the window, non-blocking when the window is in pinned host memory (see
+// TokenLoader::pin_memory), so the host goes on queueing work while the copy runs. CPU: the batch itself.
+Batch to_device(const Batch& b, const torch::Device& device);
 
 struct LoaderPosition {
   int64_t epoch = 0;
@@ -48,6 +53,9 @@ class TokenLoader {
   // or an offset that is not this rank's window in a round).
   void set_position(const LoaderPosition& p);
   const std::vector<std::string>& files() const { return files_; }
+  // Windows in page-locked host memory (needs CUDA; LibTorch's caching host allocator recycles the buffers once
+  // their copies have completed), for non-blocking host-to-device copies.
+  void pin_memory(bool on) { pin_ = on; }
 
  private:
   std::vector<std::string> files_;
@@ -55,6 +63,7 @@ class TokenLoader {
   int64_t B_, T_;
   int64_t rank_ = 0, world_ = 1;
   LoaderPosition pos_;
+  bool pin_ = false;
   size_t round_base() const { return pos_.offset - static_cast<size_t>(rank_ * B_ * T_); }
   bool round_fits(size_t shard, size_t base) const;
 };

@@ -2,6 +2,9 @@
 // fp32, then P v. Readable and exact on CPU; a fused GPU path comes with the CUDA work.
 #include "harness/model/attention.h"
 
+#include <ATen/Context.h>
+#include <ATen/SDPBackend.h>
+#include <ATen/ops/_fused_sdp_choice.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -26,8 +29,15 @@ const char* to_string(AttentionGate g) {
   return "?";
 }
 
-AttentionImpl::AttentionImpl(int64_t dim, int64_t nh, int64_t nkv, bool sdpa)
-    : n_heads(nh), n_kv_heads(nkv), head_dim(dim / nh), use_sdpa(sdpa) {
+AttentionKernel parse_attention_kernel(const std::string& s) {
+  if (s == "math") return AttentionKernel::math;
+  if (s == "sdpa") return AttentionKernel::sdpa;
+  if (s == "sdpa_mask") return AttentionKernel::sdpa_mask;
+  throw Error("model.attention_impl: unknown value '" + s + "' (choose math, sdpa or sdpa_mask)");
+}
+
+AttentionImpl::AttentionImpl(int64_t dim, int64_t nh, int64_t nkv, AttentionKernel k)
+    : n_heads(nh), n_kv_heads(nkv), head_dim(dim / nh), kernel(k) {
   using torch::nn::LinearOptions;
   wq = register_module("wq", torch::nn::Linear(LinearOptions(dim, nh * head_dim).bias(false)));
   wk = register_module("wk", torch::nn::Linear(LinearOptions(dim, nkv * head_dim).bias(false)));
@@ -52,7 +62,7 @@ torch::Tensor attention_mask(int64_t T, const torch::Tensor& gate, AttentionGate
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                                      AttentionGate mode) {
-  if (!use_sdpa) return forward_masked(x, rope, attention_mask(x.size(1), gate, mode, x.device()));
+  if (kernel == AttentionKernel::math) return forward_masked(x, rope, attention_mask(x.size(1), gate, mode, x.device()));
   const auto B = x.size(0), T = x.size(1);
   auto q = apply_rope(wq(x).view({B, T, n_heads, head_dim}), rope).transpose(1, 2);
   auto k = apply_rope(wk(x).view({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);
@@ -61,7 +71,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& r
     k = k.repeat_interleave(n_heads / n_kv_heads, 1);
     v = v.repeat_interleave(n_heads / n_kv_heads, 1);
   }
-  auto out = sdpa_folded(q, k, v, gate, mode);  // [B, H, T, hd]
+  auto out = kernel == AttentionKernel::sdpa ? sdpa_folded(q, k, v, gate, mode) : sdpa_masked(q, k, v, gate, mode);
   return wo(out.transpose(1, 2).reshape({B, T, n_heads * head_dim}));
 }
 
@@ -82,6 +92,53 @@ torch::Tensor AttentionImpl::sdpa_folded(const torch::Tensor& q, const torch::Te
   auto v1 = torch::cat({v, torch::zeros({B, H, T, extra}, opts)}, -1);
   auto out = at::scaled_dot_product_attention(q1, k1, v1, {}, 0.0, /*is_causal=*/true, scale);
   return out.slice(-1, 0, head_dim);
+}
+
+void set_sdpa_backend(const std::string& name) {
+  if (name != "auto" && name != "flash" && name != "efficient" && name != "cudnn" && name != "math")
+    throw Error("train.sdpa_backend: unknown value '" + name + "' (choose auto, flash, efficient, cudnn or math)");
+  auto& ctx = at::globalContext();
+  const bool all = name == "auto";
+  ctx.setSDPUseFlash(all || name == "flash");
+  ctx.setSDPUseMemEfficient(all || name == "efficient");
+  ctx.setSDPUseCuDNN(all || name == "cudnn");
+  ctx.setSDPUseMath(all || name == "math");
+}
+
+std::string sdpa_kernel_choice(AttentionKernel kernel, int64_t H, int64_t hd, int64_t T, bool key_gate,
+                               const torch::Device& device, torch::ScalarType dtype) {
+  if (kernel == AttentionKernel::math) return "none (math path)";
+  const bool folded = kernel == AttentionKernel::sdpa && key_gate;
+  const int64_t d = folded ? (hd + 1 + 7) / 8 * 8 : hd;
+  auto opts = torch::TensorOptions().dtype(dtype).device(device).requires_grad(true);
+  auto q = torch::zeros({1, H, T, d}, opts), k = torch::zeros({1, H, T, d}, opts), v = torch::zeros({1, H, T, d}, opts);
+  std::optional<at::Tensor> mask;
+  if (kernel == AttentionKernel::sdpa_mask && key_gate) mask = torch::zeros({1, 1, T, T}, opts);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  int64_t c = -1;
+  try {
+    c = at::_fused_sdp_choice(q, k, v, mask, 0.0, /*is_causal=*/!mask.has_value(), scale);
+  } catch (const c10::Error&) {
+    return "error";  // no allowed kernel accepts these inputs
+  }
+  switch (static_cast<at::SDPBackend>(c)) {
+    case at::SDPBackend::math: return "math";
+    case at::SDPBackend::flash_attention: return "flash_attention";
+    case at::SDPBackend::efficient_attention: return "efficient_attention";
+    case at::SDPBackend::cudnn_attention: return "cudnn_attention";
+    case at::SDPBackend::overrideable: return "overrideable";
+    default: return "error";
+  }
+}
+
+torch::Tensor AttentionImpl::sdpa_masked(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                         const torch::Tensor& gate, AttentionGate mode) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  if (!gate.defined() || mode != AttentionGate::key)  // as in sdpa_folded: nothing to add but causality
+    return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, scale);
+  // [B, 1, T, T]: causal -inf and ln(g_j); the kernels want the mask in q's dtype (bf16 under autocast)
+  auto mask = attention_mask(q.size(2), gate, mode, q.device()).to(q.scalar_type());
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false, scale);
 }
 
 torch::Tensor AttentionImpl::forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask) {

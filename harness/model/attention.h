@@ -11,6 +11,8 @@
 // is the same for every query and head, it folds into one extra channel, q' = [q, 1], k' = [k, ln(g_j) / scale],
 // v' = [v, 0] (padded to a multiple of 8), so q'.k' * scale = q.k * scale + ln(g_j), and its gradient reaches the
 // gates through dK'. No [B, H, T, T] mask exists. (libtorch-cupti.md §2, recipe B.)
+// The "sdpa_mask" path passes the causal mask plus the gate term as a dense additive mask instead (recipe A): flash
+// refuses masks and cuDNN gives them no gradient, so on CUDA it runs the mem-efficient (or math) kernel.
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -23,6 +25,8 @@
 namespace skipbench {
 
 enum class AttentionGate { none, key, reference };
+enum class AttentionKernel { math, sdpa, sdpa_mask };  // model.attention_impl
+AttentionKernel parse_attention_kernel(const std::string& s);  // throws Error
 AttentionGate parse_attention_gate(const std::string& s);  // throws Error on an unknown name
 const char* to_string(AttentionGate g);
 
@@ -30,7 +34,7 @@ constexpr double kGateLogFloor = 1e-6;  // ln(1e-6) = -13.8: the weight left on 
 
 class AttentionImpl : public torch::nn::Module {
  public:
-  AttentionImpl(int64_t dim, int64_t n_heads, int64_t n_kv_heads, bool use_sdpa = false);
+  AttentionImpl(int64_t dim, int64_t n_heads, int64_t n_kv_heads, AttentionKernel kernel = AttentionKernel::math);
   // x: [B, T, dim]; gate: undefined (no gating) or [B, T] in [0, 1]. Returns [B, T, dim].
   torch::Tensor forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                         AttentionGate mode);
@@ -43,10 +47,12 @@ class AttentionImpl : public torch::nn::Module {
 
   torch::nn::Linear wq{nullptr}, wk{nullptr}, wv{nullptr}, wo{nullptr};
   int64_t n_heads, n_kv_heads, head_dim;
-  bool use_sdpa;  // forward() through at::scaled_dot_product_attention (see sdpa_folded)
+  AttentionKernel kernel;  // how forward() computes attention (forward_masked always uses the math path)
 
  private:
   torch::Tensor sdpa_folded(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                            const torch::Tensor& gate, AttentionGate mode);
+  torch::Tensor sdpa_masked(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                             const torch::Tensor& gate, AttentionGate mode);
 };
 TORCH_MODULE(Attention);
@@ -54,6 +60,16 @@ TORCH_MODULE(Attention);
 // The additive term for the attention logits, broadcastable to [B, H, T, T]; undefined when mode is none or
 // gate is undefined. Exposed for tests and for fused attention paths.
 torch::Tensor attention_gate_bias(const torch::Tensor& gate, AttentionGate mode);
+
+// Restricts the kernels at::scaled_dot_product_attention may pick (train.sdpa_backend): "auto" allows every one
+// LibTorch has; "flash", "efficient", "cudnn" or "math" allows only that one, so a refusal is an error rather than a
+// silent fallback. Process-wide. Throws Error on an unknown name.
+void set_sdpa_backend(const std::string& name);
+// The kernel the sdpa paths would run for attention inputs of this shape (one sequence of `seq_len`, inputs that
+// require grad, as in training) on `device` in `dtype`: "flash_attention", "efficient_attention",
+// "cudnn_attention", "math", "overrideable" or "error". For reports: which kernel a run's numbers come from.
+std::string sdpa_kernel_choice(AttentionKernel kernel, int64_t n_heads, int64_t head_dim, int64_t seq_len,
+                               bool key_gate, const torch::Device& device, torch::ScalarType dtype);
 
 // Causal mask (0 on and below the diagonal, -inf above) plus the gate term: [B or 1, 1, T, T], fp32.
 torch::Tensor attention_mask(int64_t seq_len, const torch::Tensor& gate, AttentionGate mode, const torch::Device& device);

@@ -9,7 +9,7 @@ namespace skipbench {
 
 BlockImpl::BlockImpl(const ModelConfig& cfg) : scheme(cfg.norm == "pre" ? NormScheme::pre : NormScheme::sandwich) {
   attention = register_module("attention",
-                              Attention(cfg.dim, cfg.n_heads, cfg.kv_heads(), cfg.attention_impl == "sdpa"));
+                              Attention(cfg.dim, cfg.n_heads, cfg.kv_heads(), parse_attention_kernel(cfg.attention_impl)));
   feed_forward = register_module("feed_forward", SwiGLU(cfg.dim, cfg.hidden()));
   pre_attention_norm = register_module("pre_attention_norm", RMSNorm(cfg.dim, cfg.norm_eps));
   pre_feed_forward_norm = register_module("pre_feed_forward_norm", RMSNorm(cfg.dim, cfg.norm_eps));

@@ -35,8 +35,11 @@ ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
       hard_skip_computed += B * T;
     } else {
       auto active = g > 0;
-      const int64_t n = active.sum(1).max().item<int64_t>();
-      hard_skip_computed += active.sum().item<int64_t>();
+      const auto per_seq = active.sum(1);
+      // the gather needs the count on the host: one read per block (max and total together)
+      const auto counts = torch::stack({per_seq.max(), per_seq.sum()}).cpu();
+      const int64_t n = counts[0].item<int64_t>();
+      hard_skip_computed += counts[1].item<int64_t>();
       if (n == T) {
         h = blocks[l]->forward(h, rope, g, mode);
       } else if (n > 0) {

@@ -11,6 +11,8 @@
 #include <map>
 #include <numeric>
 
+#include "harness/train/autocast.h"
+
 namespace skipbench {
 namespace json = boost::json;
 
@@ -127,14 +129,19 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
   data.reset();
   if (opts.labels) opts.labels->reset();
   EvalResult r(cfg.model.n_layers, cfg.train.zero_eps);
+  const Precision precision = parse_precision(cfg.train.precision);
   TokenAnalysis ta(cfg.model.n_layers);
   double loss_sum = 0, computed = 0, possible = 0;
   int64_t batches = 0;
   while (data.has_next_in_epoch() && (opts.max_batches == 0 || batches < opts.max_batches)) {
-    auto b = data.next();
-    auto targets = b.targets.to(device);
+    auto b = data::to_device(data.next(), device);
+    const auto& targets = b.targets;
     const auto t0 = std::chrono::steady_clock::now();
-    auto out = opts.hard_skip ? model->forward_hard_skip(b.inputs.to(device)) : model->forward(b.inputs.to(device));
+    ForwardOutput out;
+    {
+      AutocastScope autocast(precision, device.type());  // the training precision
+      out = opts.hard_skip ? model->forward_hard_skip(b.inputs) : model->forward(b.inputs);
+    }
     auto ce = torch::nn::functional::cross_entropy(
         out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32), targets.reshape({-1}),
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // [B*T]

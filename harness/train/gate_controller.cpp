@@ -1,6 +1,8 @@
 // gate_controller.cpp: see gate_controller.h.
 #include "harness/train/gate_controller.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +39,12 @@ std::vector<const ControllerSpec*> ControllerRegistry::all() const {
   for (const auto& s : specs_) v.push_back(&s);
   std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->name < b->name; });
   return v;
+}
+
+torch::Tensor device_vector(const std::vector<double>& values, const torch::Tensor& like) {
+  auto host = torch::tensor(values, torch::kFloat64);
+  if (like.device().is_cpu()) return host.to(like.scalar_type());
+  return host.pin_memory().to(like.device(), like.scalar_type(), /*non_blocking=*/true);
 }
 
 std::unique_ptr<GateController> build_controller(int64_t n_layers, const PluginConfig& c) {

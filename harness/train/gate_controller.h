@@ -57,6 +57,11 @@ struct RegisterController {
   explicit RegisterController(ControllerSpec spec) { ControllerRegistry::instance().add(std::move(spec)); }
 };
 
+// Host values as a 1-d tensor on the device and in the dtype of `like`, copied without blocking the host (pinned
+// staging buffer and a non-blocking copy on CUDA; a plain copy from pageable memory would synchronise the stream).
+// Controllers build their per-layer coefficient vectors with it inside the training step.
+torch::Tensor device_vector(const std::vector<double>& values, const torch::Tensor& like);
+
 std::unique_ptr<GateController> build_controller(int64_t n_layers, const PluginConfig& controller);
 
 }  // namespace skipbench

@@ -28,53 +28,69 @@ std::vector<double> var_of(const std::vector<double>& s, const std::vector<doubl
 }
 }  // namespace
 
-void GateStatsAccumulator::add_moments(Moments& m, const std::vector<torch::Tensor>& xs) {
-  if (m.sum.empty()) {
-    m.sum.assign(xs.size(), 0.0);
-    m.sumsq.assign(xs.size(), 0.0);
-  }
-  for (size_t l = 0; l < xs.size(); ++l) {
-    auto x = xs[l].detach().to(torch::kFloat64);
-    m.sum[l] += x.sum().item<double>();
-    m.sumsq[l] += x.pow(2).sum().item<double>();
-  }
+void GateStatsAccumulator::add_moments(torch::Tensor& acc, const std::vector<torch::Tensor>& xs) {
+  if (xs.empty()) return;
+  auto x = torch::stack(xs).detach().to(torch::kFloat64).flatten(1);  // [n, tokens]
+  auto m = torch::stack({x.sum(1), x.pow(2).sum(1)});                  // [2, n]
+  if (acc.defined()) acc.add_(m); else acc = m;
 }
 
 void GateStatsAccumulator::add(const ForwardOutput& out) {
   torch::NoGradGuard ng;
   tokens_ += static_cast<double>(out.logits.size(0) * out.logits.size(1));
+  dirty_ = true;
   if (!out.gates.empty()) {
-    if (gate_sum_.empty()) {
-      gate_sum_.assign(L_, 0.0);
-      gate_sumsq_.assign(L_, 0.0);
-      zeros_.assign(L_, 0.0);
-    }
-    // one host transfer for all layers: [L, 3] = (sum g, sum g^2, count |g| < eps)
-    auto g = torch::stack(out.gates).detach().to(torch::kFloat64).flatten(1);
-    auto s = torch::stack({g.sum(1), g.pow(2).sum(1), (g.abs() < eps_).to(torch::kFloat64).sum(1)}, 1).cpu();
-    auto a = s.accessor<double, 2>();
-    for (int64_t l = 0; l < L_; ++l) {
-      gate_sum_[l] += a[l][0];
-      gate_sumsq_[l] += a[l][1];
-      zeros_[l] += a[l][2];
-    }
-    add_moments(soft_, out.soft_masks);
-    add_moments(accum_, out.accumulated);
+    auto g = torch::stack(out.gates).detach().to(torch::kFloat64).flatten(1);  // [L, tokens]
+    auto s = torch::stack({g.sum(1), g.pow(2).sum(1), (g.abs() < eps_).to(torch::kFloat64).sum(1)});
+    if (gate_acc_.defined()) gate_acc_.add_(s); else gate_acc_ = s;
+    add_moments(soft_acc_, out.soft_masks);
+    add_moments(accum_acc_, out.accumulated);
   }
-  add_moments(resid_, out.residual_norms);
+  add_moments(resid_acc_, out.residual_norms);
+}
+
+void GateStatsAccumulator::sync() const {
+  if (!dirty_) return;
+  dirty_ = false;
+  std::vector<torch::Tensor> parts;
+  for (const auto* t : {&gate_acc_, &soft_acc_, &accum_acc_, &resid_acc_})
+    if (t->defined()) parts.push_back(t->flatten());
+  if (parts.empty()) return;
+  auto host = torch::cat(parts).cpu().contiguous();  // the one device -> host copy
+  const double* p = host.data_ptr<double>();
+  auto take = [&p](const torch::Tensor& acc, std::vector<double>* rows[], int nrows) {
+    if (!acc.defined()) return;
+    const auto n = acc.size(1);
+    for (int r = 0; r < nrows; ++r) {
+      rows[r]->assign(p, p + n);
+      p += n;
+    }
+  };
+  std::vector<double>* g[] = {&gate_sum_, &gate_sumsq_, &zeros_};
+  std::vector<double>* so[] = {&soft_.sum, &soft_.sumsq};
+  std::vector<double>* ac[] = {&accum_.sum, &accum_.sumsq};
+  std::vector<double>* re[] = {&resid_.sum, &resid_.sumsq};
+  take(gate_acc_, g, 3);
+  take(soft_acc_, so, 2);
+  take(accum_acc_, ac, 2);
+  take(resid_acc_, re, 2);
 }
 
 std::vector<double> GateStatsAccumulator::gate_mean() const {
+  sync();
   return gated() ? div(gate_sum_, tokens_) : std::vector<double>(L_, 1.0);
 }
 std::vector<double> GateStatsAccumulator::gate_var() const {
+  sync();
   return gated() ? var_of(gate_sum_, gate_sumsq_, tokens_) : std::vector<double>(L_, 0.0);
 }
 std::vector<double> GateStatsAccumulator::zero_fraction() const {
+  sync();
   return gated() ? div(zeros_, tokens_) : std::vector<double>(L_, 0.0);
 }
 
 boost::json::object GateStatsAccumulator::to_json() const {
+  sync();
   auto z = zero_fraction();
   boost::json::object o{{"tokens", tokens_},
                         {"gate_mean", arr(gate_mean())},

@@ -2,6 +2,8 @@
 // validation pass): means and variances of the soft masks s_l, accumulated masks S_l and gates g_l, the fraction
 // of zero gates (|g| < zero_eps: the tokens that skip that block, the "sparsity" FLOPs use), and the mean residual
 // L2 norm after each block. Sums are kept in fp64 so results do not depend on how tokens are split into batches.
+// The sums stay on the model's device: add() enqueues a few reductions and never waits for the device; the first
+// read (gate_mean(), to_json(), ...) after an add copies every sum to the host at once (one synchronisation).
 #pragma once
 #include <boost/json/object.hpp>
 #include <vector>
@@ -14,7 +16,7 @@ class GateStatsAccumulator {
  public:
   GateStatsAccumulator(int64_t n_layers, double zero_eps) : L_(n_layers), eps_(zero_eps) {}
   void add(const ForwardOutput& out);  // no gradients taken
-  bool gated() const { return !gate_sum_.empty(); }
+  bool gated() const { return gate_acc_.defined(); }
   double tokens() const { return tokens_; }
 
   std::vector<double> gate_mean() const;
@@ -26,12 +28,16 @@ class GateStatsAccumulator {
   struct Moments {
     std::vector<double> sum, sumsq;
   };
-  static void add_moments(Moments& m, const std::vector<torch::Tensor>& xs);
+  static void add_moments(torch::Tensor& acc, const std::vector<torch::Tensor>& xs);
+  void sync() const;  // device sums -> host vectors, when an add() happened since the last read
   int64_t L_;
   double eps_;
   double tokens_ = 0;
-  std::vector<double> gate_sum_, gate_sumsq_, zeros_;
-  Moments soft_, accum_, resid_;
+  // on the device, fp64: gates [3, L] (sum g, sum g^2, count |g| < eps); the others [2, n] (sum x, sum x^2)
+  torch::Tensor gate_acc_, soft_acc_, accum_acc_, resid_acc_;
+  mutable bool dirty_ = false;
+  mutable std::vector<double> gate_sum_, gate_sumsq_, zeros_;
+  mutable Moments soft_, accum_, resid_;
 };
 
 }  // namespace skipbench

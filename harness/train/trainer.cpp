@@ -16,13 +16,17 @@
 #include "harness/common/json_io.h"
 #include "harness/common/provenance.h"
 #include "harness/data/loader.h"
+#include "harness/model/attention.h"
 #include "harness/registry/variant_registry.h"
+#include "harness/train/autocast.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/evaluate.h"
 #include "harness/train/gate_controller.h"
 #include "harness/train/gate_stats.h"
 #include "harness/train/optimizer.h"
 #include "harness/train/schedule.h"
+#include "profiling/device_memory.h"
+#include "profiling/device_peaks.h"
 #include "profiling/flops.h"
 #include "profiling/ranges.h"
 #include "profiling/step_timer.h"
@@ -99,6 +103,8 @@ class Run {
   const ControllerSpec& cspec_;
   json::object vopts_, copts_, resolved_;
   torch::Device dev_;
+  Precision precision_;
+  std::string sdpa_kernel_;  // the SDPA kernel LibTorch picks for this model's attention (report)
   std::unique_ptr<data::TokenLoader> train_data_, val_data_, val_labels_;
   Transformer model_{nullptr};
   std::unique_ptr<GateController> controller_;
@@ -132,6 +138,7 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
       vspec_(VariantRegistry::instance().get(cfg.variant.name)),
       cspec_(ControllerRegistry::instance().get(cfg.train.controller.name)),
       dev_(torch::kCPU),
+      precision_(parse_precision(cfg.train.precision)),
       last_val_(cfg.model.n_layers, cfg.train.zero_eps) {
   // ---- validate everything before any output exists ----
   vopts_ = resolve_options(vspec_.name, vspec_.options, cfg.variant.options, "variant.options");
@@ -148,6 +155,11 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   if (!out_.empty() && fs::exists(fs::join(out_, "run.json")))
     throw Error(fs::join(out_, "run.json") + ": this directory already holds a finished run; choose another --out");
 
+  if (dev_.is_cuda()) {  // page-locked windows: non-blocking host-to-device copies
+    train_data_->pin_memory(true);
+    val_data_->pin_memory(true);
+  }
+  set_sdpa_backend(tc_.sdpa_backend);
   if (tc_.threads > 0) torch::set_num_threads(static_cast<int>(tc_.threads));
   torch::manual_seed(tc_.seed);
   model_ = vspec_.build(mc_, vopts_);  // throws Error for configs the variant refuses (odd L, ...)
@@ -155,6 +167,10 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   model_->train();
   controller_ = cspec_.build(mc_.n_layers, copts_);
   optim_ = std::make_unique<GroupedAdamW>(*model_, tc_);
+  sdpa_kernel_ = sdpa_kernel_choice(parse_attention_kernel(mc_.attention_impl), mc_.n_heads, mc_.head_dim(),
+                                    mc_.max_seq_len, vspec_.gated, dev_,
+                                    precision_ == Precision::bf16 && dev_.is_cuda() ? torch::kBFloat16 : torch::kFloat32);
+  reset_peak_device_memory(dev_);
 
   accum_ = tc_.accumulation_steps();
   tokens_per_step_ = static_cast<double>(tc_.batch_size * mc_.max_seq_len);
@@ -186,27 +202,29 @@ double Run::progress() const {
   return static_cast<double>(step_) / static_cast<double>(sched_.steps);
 }
 
+// One optimizer step. Nothing in the micro-batch loop reads a device value: losses and gate statistics
+// accumulate on the device, and the step reads them once, after the last backward (the divergence check and the
+// controller need them before the update).
 void Run::train_step() {
   StepTimer timer;
   timer.start();
   prof::Range step_range("step");
   GateStatsAccumulator stats(mc_.n_layers, tc_.zero_eps);
-  double ce_sum = 0, reg_sum = 0;
+  torch::Tensor ce_acc, reg_acc;  // fp64 sums on the device
   for (int64_t m = 0; m < accum_; ++m) {
-    torch::Tensor inputs, targets;
+    data::Batch b;
     {
       prof::Range r("data");
-      auto b = train_data_->next();
-      inputs = b.inputs.to(dev_);
-      targets = b.targets.to(dev_);
+      b = data::to_device(train_data_->next(), dev_);
     }
     ForwardOutput out;
     torch::Tensor ce, reg;
     {
       prof::Range r("forward");
-      out = model_->forward(inputs);
+      AutocastScope autocast(precision_, dev_.type());  // closes (and clears the weight cache) before backward
+      out = model_->forward(b.inputs);
       ce = torch::nn::functional::cross_entropy(out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32),
-                                                targets.reshape({-1}));
+                                                b.targets.reshape({-1}));
       reg = controller_->loss(out.gates);
     }
     {
@@ -214,9 +232,17 @@ void Run::train_step() {
       ((ce + reg) / static_cast<double>(accum_)).backward();
     }
     prof::Range r("metrics");
-    ce_sum += ce.item<double>();
-    reg_sum += reg.item<double>();
+    auto c = ce.detach().to(torch::kFloat64), g = reg.detach().to(dev_, torch::kFloat64);
+    ce_acc = ce_acc.defined() ? ce_acc + c : c;
+    reg_acc = reg_acc.defined() ? reg_acc + g : g;
     stats.add(out);
+  }
+  double ce_sum = 0, reg_sum = 0;
+  {
+    prof::Range r("metrics");
+    auto host = torch::stack({ce_acc, reg_acc}).cpu();  // the step's one wait for the device
+    ce_sum = host[0].item<double>();
+    reg_sum = host[1].item<double>();
   }
   const double ce_mean = ce_sum / static_cast<double>(accum_);
   if (!std::isfinite(ce_mean)) {
@@ -292,11 +318,7 @@ void Run::save_checkpoint() {
   fs::make_dirs(dir);
   const std::string tag = std::to_string(step_);
   save_model(model_, fs::join(dir, "model_" + tag + ".pt"));
-  {
-    const std::string p = fs::join(dir, "optim_" + tag + ".pt");
-    torch::save(optim_->impl(), p + ".tmp");
-    std::rename((p + ".tmp").c_str(), p.c_str());
-  }
+  optim_->save(fs::join(dir, "optim_" + tag + ".pt"));
   const auto& pos = train_data_->position();
   json::object history{{"train_loss", arr(train_loss_)}, {"train_reg", arr(train_reg_)}, {"train_lr", arr(train_lr_)},
                        {"step_s", arr(step_s_)},         {"val_loss", arr(val_loss_)},   {"flops_standard", flops_standard_},
@@ -329,7 +351,7 @@ bool Run::load_checkpoint() {
   if (std::string(s.at("config").as_string()) != compact_json(resolved_))
     throw Error(path + ": the checkpoint belongs to a different config; resume with the same config or use a new --out");
   load_model(model_, fs::join(dir, std::string(s.at("model").as_string())));
-  torch::load(optim_->impl(), fs::join(dir, std::string(s.at("optimizer").as_string())));
+  optim_->load(fs::join(dir, std::string(s.at("optimizer").as_string())));
   const auto& l = s.at("loader").as_object();
   train_data_->set_position({l.at("epoch").to_number<int64_t>(), l.at("shard").to_number<size_t>(),
                              l.at("offset").to_number<size_t>()});
@@ -435,6 +457,24 @@ json::object Run::report() {
   timing["total_s"] = prior_elapsed_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start_).count();
   timing["peak_host_memory_bytes"] = peak_host_memory_bytes();
   timing["device"] = dev_.str();
+  // MFU on a known GPU: the model FLOPs a step requires (standard convention, every block computed: soft gates
+  // skip nothing in training) per token, times tokens/s at the median step, over the dense bf16 peak
+  json::value mfu = nullptr;
+  if (dev_.is_cuda()) {
+    const auto gpus = gpu_info();
+    const size_t idx = dev_.has_index() ? static_cast<size_t>(dev_.index()) : 0;
+    const auto peak = idx < gpus.size() ? bf16_peak_for(gpus[idx].name) : std::nullopt;
+    const double fpt = dense_step_flops_ / tokens_per_step_, tps = timing["tokens_per_s"].to_number<double>();
+    mfu = json::object{{"mfu", peak ? json::value(fpt * tps / peak->bf16_flops) : json::value(nullptr)},
+                       {"flops_per_token", fpt},
+                       {"tokens_per_s", tps},
+                       {"peak_flops", peak ? json::value(peak->bf16_flops) : json::value(nullptr)},
+                       {"peak_entry", peak ? json::value(peak->entry) : json::value("unknown device: no peak")},
+                       {"definition", "standard training FLOPs per token x tokens/s (median step) / dense bf16 peak"}};
+  }
+  timing["mfu"] = mfu;
+  const auto peak_dev = peak_device_memory_bytes(dev_);
+  timing["peak_device_memory_bytes"] = peak_dev ? json::value(*peak_dev) : json::value(nullptr);  // null on CPU
   json::object budget{{"kind", tc_.budget_kind},
                       {"value", tc_.budget_kind == "steps" ? double(tc_.steps) : tc_.budget_value},
                       {"steps", step_},
@@ -477,6 +517,12 @@ json::object Run::report() {
                     {"training_total", json::object{{"standard", flops_standard_},
                                                     {"reference_forward_only", flops_reference_}}}}},
       {"timing", timing},
+      {"execution", json::object{{"device", dev_.str()},
+                                 {"precision", to_string(precision_)},
+                                 {"optimizer_impl", to_string(optim_->impl())},
+                                 {"attention_impl", mc_.attention_impl},
+                                 {"sdpa_backend", tc_.sdpa_backend},
+                                 {"sdpa_kernel", sdpa_kernel_}}},
   };
   if (!failure_.empty()) report["failure"] = failure_;
   return report;

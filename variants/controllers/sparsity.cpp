@@ -13,7 +13,7 @@ class SparsityController : public GateController {
   torch::Tensor loss(const std::vector<torch::Tensor>& gates) override {
     if (gates.empty()) return torch::zeros({});
     auto means = torch::stack(gates_means(gates));  // [L]
-    auto c = torch::tensor(coef_, means.options().dtype(torch::kFloat64)).to(means.options());
+    auto c = device_vector(coef_, means);
     return (c * means).mean();
   }
   boost::json::object state() const override {

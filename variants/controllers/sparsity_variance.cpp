@@ -19,7 +19,7 @@ class SparsityVarianceController : public GateController {
       v.push_back(g.to(torch::kFloat32).var());  // unbiased
     }
     auto M = torch::stack(m);
-    auto t = [&](const std::vector<double>& x) { return torch::tensor(x, torch::kFloat64).to(M.options()); };
+    auto t = [&](const std::vector<double>& x) { return device_vector(x, M); };
     return (t(mc_) * M).mean() + (t(vc_) * torch::stack(v)).mean();
   }
   boost::json::object state() const override {

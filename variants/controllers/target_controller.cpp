@@ -127,7 +127,7 @@ torch::Tensor TargetController::loss(const std::vector<torch::Tensor>& gates) {
     vars.push_back(gf.var());  // unbiased over the micro-batch's tokens, as torch.var((1, 2))
   }
   auto m = torch::stack(means), v = torch::stack(vars);
-  auto t = [&](const std::vector<double>& x) { return torch::tensor(x, torch::kFloat64).to(m.options()); };
+  auto t = [&](const std::vector<double>& x) { return device_vector(x, m); };
   if (loss_ == Loss::linear) return (t(mean_coefs_) * m).mean() + (t(var_coefs_) * v).mean();
   return t(mean_coefs_).mean() * (m - t(mean_targets_)).norm() + t(var_coefs_).mean() * (v - t(var_targets_)).norm();
 }
