@@ -6,6 +6,9 @@ Usage: python3 profiling/bench/run_hard_skip.py [--bin build/skipbench_bench_har
 Medians over repetitions; realised saving = 1 - t(hard skip at s) / t(dense); ratio = realised / estimated.
 The section between the markers <!-- hard-skip:begin --> and <!-- hard-skip:end --> is replaced (per device).
 """
+import sys
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+import results_md  # noqa: E402
 import argparse, json, os, platform, re, statistics, subprocess, sys, datetime
 
 ap = argparse.ArgumentParser()
@@ -50,12 +53,11 @@ for shape in ("tiny", "paper-12l"):
         real = 1 - t / t_dense
         rows.append((shape, "hard_skip", r["sparsity"], est, t, real, real / est if est > 0 else None, len(runs[name])))
 
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+commit = results_md.commit()
 ctx = data.get("context", {})
 device = a.device_label or f"CPU: {ctx.get('num_cpus', '?')} cores @ {ctx.get('mhz_per_cpu', '?')} MHz ({platform.processor() or platform.machine()})"
 date = datetime.date.today().isoformat()
-lines = [f"<!-- hard-skip:begin {device} -->",
-         f"### Hard skip vs FLOPs estimate: {device}",
+lines = [f"### Hard skip vs FLOPs estimate: {device}",
          "",
          f"Commit `{commit}`, {date}, `{' '.join(os.path.basename(x) for x in [a.bin])}`, median of {a.repetitions} repetitions; "
          "forward only, no gradients; times in ms per batch (tiny: 16 x 128 tokens, paper-12l: 1 x 1024).",
@@ -64,14 +66,4 @@ lines = [f"<!-- hard-skip:begin {device} -->",
          "|---|---|---|---|---|---|---|"]
 for shape, path, s, est, t, real, ratio, n in rows:
     lines.append(f"| {shape} | {path} | {s:.3f} | {est:.3f} | {t:.1f} | {real:.3f} | {'' if ratio is None else f'{ratio:.2f}'} |")
-lines.append(f"<!-- hard-skip:end {device} -->")
-block = "\n".join(lines)
-print(block)
-
-path = a.results
-text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
-pat = re.compile(rf"<!-- hard-skip:begin {re.escape(device)} -->.*?<!-- hard-skip:end {re.escape(device)} -->", re.S)
-text = pat.sub(block, text) if pat.search(text) else text.rstrip() + "\n\n" + block + "\n"
-tmp = path + ".tmp"
-open(tmp, "w").write(text)
-os.replace(tmp, path)
+print(results_md.replace_section(a.results, "hard-skip", device, lines))

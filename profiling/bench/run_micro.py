@@ -4,6 +4,9 @@
 Usage: python3 profiling/bench/run_micro.py [--bin build/skipbench_bench_blocks] [--repetitions 3] [--from-json F]
 Medians over repetitions. The section between <!-- micro:begin DEVICE --> and <!-- micro:end DEVICE --> is replaced.
 """
+import sys
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+import results_md  # noqa: E402
 import argparse, datetime, json, os, platform, re, statistics, subprocess
 
 ap = argparse.ArgumentParser()
@@ -26,8 +29,8 @@ for b in data["benchmarks"]:
         runs.setdefault(b["run_name"], []).append(b)
 ctx = data.get("context", {})
 device = a.device_label or f"CPU: {ctx.get('num_cpus', '?')} cores @ {ctx.get('mhz_per_cpu', '?')} MHz ({platform.machine()})"
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-lines = [f"<!-- micro:begin {device} -->", f"### Micro-benchmarks: {device}", "",
+commit = results_md.commit()
+lines = [f"### Micro-benchmarks: {device}", "",
          f"Commit `{commit}`, {datetime.date.today().isoformat()}, median of {a.repetitions} repetitions.", "",
          "| benchmark | what | median time | unit | tokens/s |", "|---|---|---|---|---|"]
 for name, rs in runs.items():
@@ -35,14 +38,8 @@ for name, rs in runs.items():
     tps = rs[0].get("tokens_per_s")
     tps = f"{statistics.median(r['tokens_per_s'] for r in rs):,.0f}" if tps else ""
     lines.append(f"| `{name.split('/min_time')[0].split('/real_time')[0]}` | {rs[0].get('label', '')} | {t:.3f} | {rs[0]['time_unit']} | {tps} |")
-lines.append(f"<!-- micro:end {device} -->")
-block = "\n".join(lines)
-print(block)
-text = open(a.results).read() if os.path.exists(a.results) else "# Benchmark results\n"
-pat = re.compile(rf"<!-- micro:begin {re.escape(device)} -->.*?<!-- micro:end {re.escape(device)} -->", re.S)
-text = pat.sub(block, text) if pat.search(text) else text.rstrip() + "\n\n## Micro-benchmarks (issue 5)\n\n" \
-    "Command: `python3 profiling/bench/run_micro.py` (raw JSON: `benchmarks/micro_cpu.json`). Block = one decoder " \
-    "block (sandwich norms, SwiGLU 4x); gated = a per-token gate multiplies both sub-layers, `key` adds ln(g) to " \
-    "the attention logits (the paper's masking), `none` does not.\n\n" + block + "\n"
-open(a.results + ".tmp", "w").write(text)
-os.replace(a.results + ".tmp", a.results)
+print(results_md.replace_section(
+    a.results, "micro", device, lines,
+    "## Micro-benchmarks (issue 5)\n\nCommand: `python3 profiling/bench/run_micro.py` (raw JSON: `benchmarks/micro_cpu.json`). "
+    "Block = one decoder block (sandwich norms, SwiGLU 4x); gated = a per-token gate multiplies both sub-layers, `key` "
+    "adds ln(g) to the attention logits (the paper's masking), `none` does not."))
