@@ -24,6 +24,7 @@ std::map<std::string, RangeStats> g_totals;
 std::unordered_map<std::string, uint64_t> g_ids;
 std::vector<std::string> g_paths;
 thread_local std::vector<Frame> t_stack;
+std::string g_adopt;  // the parent path for ranges opened on threads with an empty stack (guarded by g_mu)
 
 #ifdef SKIPBENCH_WITH_CUDA
 nvtxDomainHandle_t domain() {
@@ -51,7 +52,13 @@ void disable() { configure({}); }
 void Range::open(const char* name, int64_t index) {
   opened_ = true;
   std::string leaf = index >= 0 ? std::string(name) + "." + std::to_string(index) : std::string(name);
-  std::string path = t_stack.empty() ? leaf : t_stack.back().path + "/" + leaf;
+  std::string path;
+  if (!t_stack.empty()) {
+    path = t_stack.back().path + "/" + leaf;
+  } else {
+    std::lock_guard<std::mutex> lock(g_mu);
+    path = g_adopt.empty() ? leaf : g_adopt + "/" + leaf;
+  }
 #ifdef SKIPBENCH_WITH_CUDA
   if (g_inst.nvtx) {
     nvtxEventAttributes_t a{};
@@ -97,6 +104,20 @@ void pop_range() {
   if (t_manual.empty()) return;
   delete t_manual.back();
   t_manual.pop_back();
+}
+
+AdoptOtherThreads::AdoptOtherThreads() {
+  if (!g_active || t_stack.empty()) return;
+  std::lock_guard<std::mutex> lock(g_mu);
+  previous_ = g_adopt;
+  g_adopt = t_stack.back().path;
+  set_ = true;
+}
+
+AdoptOtherThreads::~AdoptOtherThreads() {
+  if (!set_) return;
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_adopt = previous_;
 }
 
 std::map<std::string, RangeStats> timer_totals() {

@@ -50,6 +50,23 @@ class Range {
 void push_range(const char* name, int64_t index = -1);
 void pop_range();
 
+// While alive, a range opened on another thread that has no open range of its own nests under the innermost range
+// of the thread that made this object. The trainer makes one inside "step/backward": on a GPU, autograd runs the
+// backward pass (and the hooks that open each block's backward range) on its own device thread, whose ranges would
+// otherwise sit at the top level. Host timers and CUPTI correlation ids then see "step/backward/block.N" on every
+// device; NVTX ranges stay on the thread that pushed them (that is how Nsight shows threads).
+class AdoptOtherThreads {
+ public:
+  AdoptOtherThreads();
+  ~AdoptOtherThreads();
+  AdoptOtherThreads(const AdoptOtherThreads&) = delete;
+  AdoptOtherThreads& operator=(const AdoptOtherThreads&) = delete;
+
+ private:
+  std::string previous_;
+  bool set_ = false;
+};
+
 struct RangeStats {
   double seconds = 0;  // inclusive host time
   int64_t count = 0;

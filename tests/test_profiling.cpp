@@ -47,6 +47,34 @@ TEST(Ranges, NestByPathTimeInclusivelyAndCostNothingWhenOff) {
   EXPECT_GE(t.at("step").seconds, 2 * (2e-3 + 3e-3));
 }
 
+// The GPU case on a CPU: autograd's device thread opens the per-block backward ranges with no range of its own.
+TEST(Ranges, RangesOnAnotherThreadNestUnderTheAdoptingRangeOnlyWhileItAdopts) {
+  prof::Instruments inst;
+  inst.timers = true;
+  prof::configure(inst);
+  prof::reset_timers();
+  auto hooks = [] {  // what the backward hooks do on autograd's thread
+    prof::push_range("block", 3);
+    prof::pop_range();
+  };
+  {
+    prof::Range step("step");
+    prof::Range bwd("backward");
+    std::thread(hooks).join();  // not adopted: top level
+    {
+      prof::AdoptOtherThreads adopt;
+      std::thread(hooks).join();  // adopted: under step/backward
+    }
+    std::thread(hooks).join();  // the adoption ended with its scope
+  }
+  auto t = prof::timer_totals();
+  prof::disable();
+  ASSERT_TRUE(t.count("step/backward/block.3"));
+  EXPECT_EQ(t.at("step/backward/block.3").count, 1);
+  ASSERT_TRUE(t.count("block.3"));
+  EXPECT_EQ(t.at("block.3").count, 2);
+}
+
 TEST(Attribution, KernelsGoToTheInnermostRangeAndCountForEveryAncestor) {
   const std::vector<std::string> paths = {"step", "step/forward", "step/forward/block.0", "step/forward/block.0/attention",
                                           "step/backward"};

@@ -229,6 +229,7 @@ void Run::train_step() {
     }
     {
       prof::Range r("backward");
+      prof::AdoptOtherThreads adopt;  // GPU: autograd's device thread opens the per-block backward ranges
       ((ce + reg) / static_cast<double>(accum_)).backward();
     }
     prof::Range r("metrics");
