@@ -63,24 +63,32 @@ torch::Tensor attention_mask(int64_t T, const torch::Tensor& gate, AttentionGate
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                                      AttentionGate mode) {
   if (kernel == AttentionKernel::math) return forward_masked(x, rope, attention_mask(x.size(1), gate, mode, x.device()));
+  auto [q, k, v] = project_qkv(x, rope);
+  torch::Tensor out;  // [B, H, T, hd]
+  if (!gate.defined() || mode != AttentionGate::key)  // none, or reference (constant per query row: softmax cancels it)
+    out = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, 1.0 / std::sqrt(double(head_dim)));
+  else
+    out = kernel == AttentionKernel::sdpa ? sdpa_folded(q, k, v, gate) : sdpa_masked(q, k, v, gate);
+  return wo(out.transpose(1, 2).reshape({x.size(0), x.size(1), n_heads * head_dim}));
+}
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::project_qkv(const torch::Tensor& x,
+                                                                                   const RopeTables& rope) {
   const auto B = x.size(0), T = x.size(1);
-  auto q = apply_rope(wq(x).view({B, T, n_heads, head_dim}), rope).transpose(1, 2);
-  auto k = apply_rope(wk(x).view({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);
+  auto q = apply_rope(wq(x).view({B, T, n_heads, head_dim}), rope).transpose(1, 2);     // [B, H, T, hd]
+  auto k = apply_rope(wk(x).view({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);  // [B, Hkv, T, hd]
   auto v = wv(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
-  if (n_kv_heads != n_heads) {
-    k = k.repeat_interleave(n_heads / n_kv_heads, 1);
-    v = v.repeat_interleave(n_heads / n_kv_heads, 1);
+  if (n_kv_heads != n_heads) {  // grouped-query attention: each kv head serves n_heads / n_kv_heads query heads
+    const auto rep = n_heads / n_kv_heads;
+    k = k.repeat_interleave(rep, 1);
+    v = v.repeat_interleave(rep, 1);
   }
-  auto out = kernel == AttentionKernel::sdpa ? sdpa_folded(q, k, v, gate, mode) : sdpa_masked(q, k, v, gate, mode);
-  return wo(out.transpose(1, 2).reshape({B, T, n_heads * head_dim}));
+  return {q, k, v};
 }
 
 torch::Tensor AttentionImpl::sdpa_folded(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                         const torch::Tensor& gate, AttentionGate mode) {
+                                         const torch::Tensor& gate) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  // the reference term is constant per query row: softmax cancels it, so it runs as `none`
-  if (!gate.defined() || mode != AttentionGate::key)
-    return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, scale);
   const auto B = q.size(0), H = q.size(1), T = q.size(2);
   const int64_t padded = (head_dim + 1 + 7) / 8 * 8;  // room for the bias channel, kernels like multiples of 8
   const int64_t extra = padded - head_dim;
@@ -132,31 +140,21 @@ std::string sdpa_kernel_choice(AttentionKernel kernel, int64_t H, int64_t hd, in
 }
 
 torch::Tensor AttentionImpl::sdpa_masked(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                         const torch::Tensor& gate, AttentionGate mode) {
+                                         const torch::Tensor& gate) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  if (!gate.defined() || mode != AttentionGate::key)  // as in sdpa_folded: nothing to add but causality
-    return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true, scale);
   // [B, 1, T, T]: causal -inf and ln(g_j); the kernels want the mask in q's dtype (bf16 under autocast)
-  auto mask = attention_mask(q.size(2), gate, mode, q.device()).to(q.scalar_type());
+  auto mask = attention_mask(q.size(2), gate, AttentionGate::key, q.device()).to(q.scalar_type());
   return at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false, scale);
 }
 
 torch::Tensor AttentionImpl::forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask) {
-  const auto B = x.size(0), T = x.size(1);
-  auto q = apply_rope(wq(x).view({B, T, n_heads, head_dim}), rope).transpose(1, 2);     // [B, H, T, hd]
-  auto k = apply_rope(wk(x).view({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);  // [B, Hkv, T, hd]
-  auto v = wv(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
-  if (n_kv_heads != n_heads) {  // grouped-query attention: each kv head serves n_heads / n_kv_heads query heads
-    const auto rep = n_heads / n_kv_heads;
-    k = k.repeat_interleave(rep, 1);
-    v = v.repeat_interleave(rep, 1);
-  }
+  auto [q, k, v] = project_qkv(x, rope);
   auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32) / std::sqrt(static_cast<double>(head_dim));
   scores = scores + mask;
   auto probs = torch::softmax(scores, -1);
   if (keep_probs) last_probs = probs.detach();
   auto out = torch::matmul(probs.to(v.scalar_type()), v);  // [B, H, T, hd]
-  return wo(out.transpose(1, 2).reshape({B, T, n_heads * head_dim}));
+  return wo(out.transpose(1, 2).reshape({x.size(0), x.size(1), n_heads * head_dim}));
 }
 
 }  // namespace skipbench

@@ -19,6 +19,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <string>
+#include <tuple>
 
 #include "harness/model/rope.h"
 
@@ -50,10 +51,13 @@ class AttentionImpl : public torch::nn::Module {
   AttentionKernel kernel;  // how forward() computes attention (forward_masked always uses the math path)
 
  private:
+  // q, k, v as [B, H, T, hd] after RoPE, kv heads repeated for grouped-query attention
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project_qkv(const torch::Tensor& x, const RopeTables& rope);
+  // the key gate through SDPA: folded into an extra Q/K channel, or as a dense additive mask
   torch::Tensor sdpa_folded(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                            const torch::Tensor& gate, AttentionGate mode);
+                            const torch::Tensor& gate);
   torch::Tensor sdpa_masked(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                            const torch::Tensor& gate, AttentionGate mode);
+                            const torch::Tensor& gate);
 };
 TORCH_MODULE(Attention);
 
