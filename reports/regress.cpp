@@ -4,29 +4,30 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <map>
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
 #include "harness/common/json_io.h"
 #include "harness/config/config.h"
+#include "harness/metrics/run_report.h"
+#include "harness/model/flops.h"
 #include "harness/registry/variant_registry.h"
-#include "profiling/flops.h"
-#include "reports/run_report.h"
 
 namespace skipbench {
 namespace json = boost::json;
 
 namespace {
-std::vector<double> vec(const json::value& v) {
-  std::vector<double> out;
-  for (const auto& e : v.as_array()) out.push_back(e.is_null() ? NAN : e.to_number<double>());
-  return out;
+constexpr int64_t kBaselineVersion = 2;
+const char* const kMetrics[] = {"train_loss", "val_loss", "sparsity"};  // what the tolerance mode has tolerances for
+
+const json::value& at_or_null(const json::object& o, const char* k) {
+  static const json::value null;
+  const auto* v = o.if_contains(k);
+  return v ? *v : null;
 }
-json::array arr(const std::vector<double>& v) {
-  json::array a;
-  for (double x : v) a.push_back(x);
-  return a;
-}
+
 json::object flops_at(const json::object& config, const std::vector<double>& zero_fraction) {
   Config c = config_from_json(config, "run.json");
   const bool gated = VariantRegistry::instance().get(c.variant.name).gated;
@@ -36,95 +37,298 @@ json::object flops_at(const json::object& config, const std::vector<double>& zer
           {"standard_forward_per_sequence", s.forward_per_sequence},
           {"standard_training_per_token", s.training_per_token}};
 }
-}  // namespace
 
-json::object make_baseline(const std::string& dir, const RegressTolerances& tol) {
+// What decides the last bits of a CPU run (see provenance.cpp).
+json::object fingerprint_of(const json::object& provenance) {
+  const auto& hw = provenance.at("hardware").as_object();
+  const auto& v = provenance.at("versions").as_object();
+  return {{"cpu", at_or_null(hw, "cpu")},
+          {"cpu_family_model", at_or_null(hw, "cpu_family_model")},
+          {"cpu_flags_fnv1a64", at_or_null(hw, "cpu_flags_fnv1a64")},
+          {"cpu_capability", at_or_null(hw, "cpu_capability")},
+          {"torch_threads", at_or_null(hw, "torch_threads")},
+          {"torch", at_or_null(v, "torch")},
+          {"compiler", at_or_null(v, "compiler")}};
+}
+
+json::object summarize_run(const json::object& rep) {
+  const auto zf = json_doubles(rep.at("gates").at("val").at("zero_fraction"));
+  const auto& d = rep.at("data").as_object();
+  auto checksum = [&](const char* split) {
+    const auto* s = d.if_contains(split);
+    return s && s->is_object() ? at_or_null(s->as_object(), "fnv1a64") : json::value(nullptr);
+  };
+  return {{"status", rep.at("status")},
+          {"config", rep.at("config")},
+          {"data", json::object{{"train_fnv1a64", checksum("train")}, {"val_fnv1a64", checksum("val")}}},
+          {"train_loss", rep.at("train_curve").at("loss")},
+          {"train_lr", rep.at("train_curve").at("lr")},
+          {"val_steps", rep.at("val_curve").at("step")},
+          {"val_loss", rep.at("val_curve").at("loss")},
+          {"sparsity", rep.at("gates").at("val").at("sparsity")},
+          {"val_tokens", rep.at("gates").at("val").at("tokens")},
+          // exact (hex), so that the FLOPs re-computation at this sparsity is exact too
+          {"zero_fraction", exact_numbers(json_array(zf))},
+          {"flops", exact_numbers(flops_at(rep.at("config").as_object(), zf))}};
+}
+
+struct SuiteSummary {
+  json::object doc;  // suite, suite_file, fingerprint, runs
+};
+
+SuiteSummary summarize_suite(const std::string& dir) {
   auto spec = read_json_file(fs::join(dir, "suite.json")).as_object();
-  json::object runs;
+  json::object runs, fingerprint;
   for (const auto& rv : spec.at("runs").as_array()) {
     const auto& r = rv.as_object();
     const std::string key = std::string(r.at("name").as_string()) + "/seed" + std::to_string(r.at("seed").to_number<int64_t>());
     const std::string path = fs::join(fs::join(dir, std::string(r.at("dir").as_string())), "run.json");
     if (!fs::exists(path)) throw Error(path + ": missing; a baseline needs a complete suite (run `skipbench suite run` first)");
     auto rep = read_run_report(path);
-    const auto zf = vec(rep.at("gates").at("val").at("zero_fraction"));
-    runs[key] = json::object{{"status", rep.at("status")},
-                             {"config", rep.at("config")},
-                             {"train_loss", rep.at("train_curve").at("loss")},
-                             {"val_loss", rep.at("final").at("val_loss")},
-                             // exact (hex) so that the FLOPs re-computation at this sparsity is exact too
-                             {"zero_fraction", exact_numbers(arr(zf))},
-                             {"sparsity", rep.at("gates").at("val").at("sparsity")},
-                             {"flops", exact_numbers(flops_at(rep.at("config").as_object(), zf))}};
+    if (fingerprint.empty()) fingerprint = fingerprint_of(rep.at("provenance").as_object());
+    runs[key] = summarize_run(rep);
   }
-  return {{"schema", "skipbench.baseline"},
-          {"schema_version", 1},
-          {"suite", spec.at("name")},
-          {"suite_file", spec.at("file")},
-          {"tolerances", json::object{{"train_loss", tol.train_loss}, {"val_loss", tol.val_loss}, {"sparsity", tol.sparsity}}},
-          {"runs", runs}};
+  return {json::object{{"suite", spec.at("name")}, {"suite_file", spec.at("file")}, {"fingerprint", fingerprint},
+                       {"runs", runs}}};
 }
 
-int regress(const std::string& baseline_path, const std::string& dir, std::ostream& out) {
+// Largest |a - b| over two series; lengths must match (else infinity). NaN on both sides counts as equal.
+double worst_diff(const std::vector<double>& a, const std::vector<double>& b, size_t* at = nullptr) {
+  if (a.size() != b.size()) return INFINITY;
+  double w = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = (std::isnan(a[i]) && std::isnan(b[i])) ? 0.0 : std::abs(a[i] - b[i]);
+    if (!(d <= w)) {
+      w = std::isnan(d) ? INFINITY : d;
+      if (at) *at = i;
+    }
+  }
+  return w;
+}
+
+std::vector<double> one(const json::value& v) { return {v.is_null() ? NAN : v.to_number<double>()}; }
+
+// The per-metric differences between two summaries of the same run (for the spread a tolerance comes from).
+std::map<std::string, double> metric_diffs(const json::object& a, const json::object& b) {
+  return {{"train_loss", worst_diff(json_doubles(a.at("train_loss")), json_doubles(b.at("train_loss")))},
+          {"val_loss", worst_diff(json_doubles(a.at("val_loss")), json_doubles(b.at("val_loss")))},
+          {"sparsity", std::max(worst_diff(one(a.at("sparsity")), one(b.at("sparsity"))),
+                                worst_diff(json_doubles(restore_numbers(a.at("zero_fraction"))),
+                                           json_doubles(restore_numbers(b.at("zero_fraction")))))}};
+}
+
+// Dotted keys where two JSON values differ (first few), for the config check.
+void diff_keys(const json::value& a, const json::value& b, const std::string& path, std::vector<std::string>& out) {
+  if (out.size() >= 3) return;
+  if (a.is_object() && b.is_object()) {
+    for (const auto& kv : a.as_object()) {
+      const std::string p = path.empty() ? std::string(kv.key()) : path + "." + std::string(kv.key());
+      const auto* o = b.as_object().if_contains(kv.key());
+      if (!o) out.push_back(p + " (missing now)");
+      else diff_keys(kv.value(), *o, p, out);
+    }
+    for (const auto& kv : b.as_object())
+      if (!a.as_object().contains(kv.key())) out.push_back((path.empty() ? "" : path + ".") + std::string(kv.key()) + " (new)");
+    return;
+  }
+  if (a != b) out.push_back(path + ": " + json::serialize(a) + " -> " + json::serialize(b));
+}
+
+std::string tol_text(double t) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", t);
+  return b;
+}
+}  // namespace
+
+RegressMode parse_regress_mode(const std::string& s) {
+  if (s == "auto") return RegressMode::automatic;
+  if (s == "exact") return RegressMode::exact;
+  if (s == "tolerance") return RegressMode::tolerance;
+  throw Error("--mode: expected auto, exact or tolerance, got '" + s + "'");
+}
+
+json::object make_baseline(const std::string& dir, const BaselineOptions& opts) {
+  auto base = summarize_suite(dir).doc;
+  json::value tolerance = nullptr;
+  if (!opts.spread_dirs.empty()) {
+    std::map<std::string, double> worst{{"train_loss", 0.0}, {"val_loss", 0.0}, {"sparsity", 0.0}};
+    json::array sources;
+    const auto& runs = base.at("runs").as_object();
+    for (const auto& sd : opts.spread_dirs) {
+      auto other = summarize_suite(sd).doc;
+      int64_t compared = 0;
+      for (const auto& kv : other.at("runs").as_object()) {
+        const auto* b = runs.if_contains(kv.key());
+        if (!b) continue;
+        if (b->at("config") != kv.value().at("config"))
+          throw Error(sd + ": run " + std::string(kv.key()) + " has another config than " + dir +
+                      "'s; a spread is measured on the same suite");
+        for (const auto& [m, d] : metric_diffs(b->as_object(), kv.value().as_object())) worst[m] = std::max(worst[m], d);
+        ++compared;
+      }
+      if (compared == 0) throw Error(sd + ": no run in common with " + dir);
+      sources.push_back(json::object{{"dir", sd}, {"runs_compared", compared}, {"fingerprint", other.at("fingerprint")}});
+    }
+    // a zero fraction moves in steps of one token: the sparsity's floor is one validation token at one layer
+    double token_step = 0;
+    for (const auto& kv : runs) token_step = std::max(token_step, 1.0 / kv.value().at("val_tokens").to_number<double>());
+    json::object tol, measured, floors;
+    for (const auto& [m, d] : worst) {
+      if (!std::isfinite(d)) throw Error("spread: a curve of another length in a spread directory; runs must be complete");
+      const double fl = m == "sparsity" ? std::max(opts.floor, token_step) : opts.floor;
+      measured[m] = d;
+      floors[m] = fl;
+      tol[m] = std::max(opts.factor * d, fl);
+    }
+    tolerance = json::object{
+        {"values", tol},
+        {"derived_from",
+         json::object{{"max_abs_diff", measured},
+                      {"factor", opts.factor},
+                      {"floor", floors},
+                      {"rule", "tolerance = max(factor x largest |difference| seen between this suite and the same "
+                               "suite on other kernels, floor); train_loss: any step, val_loss: any validation, "
+                               "sparsity: the mean and any layer's zero fraction, whose floor is one validation "
+                               "token (the smallest change a zero fraction can show)"},
+                      {"spread_runs", sources}}}};
+  }
+  json::object doc{{"schema", "skipbench.baseline"}, {"schema_version", kBaselineVersion}};
+  for (auto& kv : base) doc[kv.key()] = kv.value();
+  doc["exact_tolerance"] = kExactTolerance;
+  doc["tolerance"] = tolerance;
+  return doc;
+}
+
+int regress(const std::string& baseline_path, const std::string& dir, std::ostream& out, RegressMode mode) {
   auto base = read_json_file(baseline_path).as_object();
   if (!base.contains("schema") || base.at("schema") != "skipbench.baseline")
     throw Error(baseline_path + ": not a skipbench baseline (schema \"skipbench.baseline\")");
-  const auto& tol = base.at("tolerances").as_object();
-  const double t_train = tol.at("train_loss").to_number<double>(), t_val = tol.at("val_loss").to_number<double>(),
-               t_sp = tol.at("sparsity").to_number<double>();
-  base = restore_numbers(base).as_object();
-  auto cur = restore_numbers(make_baseline(dir, {})).as_object();  // the same summary of the fresh suite
+  if (base.at("schema_version") != json::value(kBaselineVersion))
+    throw Error(baseline_path + ": baseline schema_version " + json::serialize(base.at("schema_version")) + ", this build reads " +
+                std::to_string(kBaselineVersion) + "; regenerate it: skipbench regress --update --baseline " +
+                baseline_path + " DIR");
+  auto cur = summarize_suite(dir).doc;
+  const auto& bruns = base.at("runs").as_object();
+  const auto& cruns = cur.at("runs").as_object();
+
+  // ---- the data first: other data is not a regression, it is a different experiment ----
+  for (const auto& kv : bruns) {
+    const auto* c = cruns.if_contains(kv.key());
+    if (!c) continue;
+    const auto& bd = kv.value().at("data").as_object();
+    const auto& cd = c->at("data").as_object();
+    for (const char* k : {"train_fnv1a64", "val_fnv1a64"})
+      if (bd.at(k) != cd.at(k))
+        throw Error(dir + ": run " + std::string(kv.key()) + " read other data than " + baseline_path + " was made from (" +
+                    std::string(k).substr(0, std::string(k).find('_')) + " tokens checksum " + json::serialize(cd.at(k)) +
+                    ", baseline " + json::serialize(bd.at(k)) +
+                    "); rebuild the data the baseline used (bash ci/default_data.sh with the same Debian packages) or "
+                    "regenerate the baseline on this data (skipbench regress --update)");
+  }
+
+  // ---- the mode ----
+  std::vector<std::string> why;
+  const auto& bf = base.at("fingerprint").as_object();
+  const auto& cf = cur.at("fingerprint").as_object();
+  for (const auto& kv : bf)
+    if (!cf.contains(kv.key()) || cf.at(kv.key()) != kv.value())
+      why.push_back(std::string(kv.key()) + " " + json::serialize(cf.contains(kv.key()) ? cf.at(kv.key()) : json::value(nullptr)) +
+                    " vs baseline " + json::serialize(kv.value()));
+  if (mode == RegressMode::automatic) mode = why.empty() ? RegressMode::exact : RegressMode::tolerance;
+  std::map<std::string, double> tol;
+  if (mode == RegressMode::exact) {
+    for (const char* m : kMetrics) tol[m] = kExactTolerance;
+    out << "mode: exact (every number within " << tol_text(kExactTolerance) << "): "
+        << (why.empty() ? "machine, torch and compiler match the baseline's" : "forced; the fingerprint differs: " + why[0])
+        << "\n";
+  } else {
+    if (base.at("tolerance").is_null())
+      throw Error(baseline_path + ": the fingerprint differs (" + (why.empty() ? "forced" : why[0]) +
+                  ") and this baseline has no measured tolerances; regenerate it with --spread DIR (the suite run "
+                  "with other kernels), or compare on the baseline's machine type");
+    const auto& t = base.at("tolerance").as_object();
+    for (const char* m : kMetrics) tol[m] = t.at("values").at(m).to_number<double>();
+    out << "mode: tolerance (" << (why.empty() ? std::string("forced") : why[0] + (why.size() > 1 ? ", ..." : "")) << ")\n"
+        << "tolerances: train loss " << tol_text(tol["train_loss"]) << ", val loss " << tol_text(tol["val_loss"])
+        << ", sparsity " << tol_text(tol["sparsity"]) << " (the larger of " << t.at("derived_from").at("factor").to_number<double>()
+        << "x the largest difference measured on other kernels and a floor; the baseline's tolerance.derived_from)\n";
+  }
+
   int failures = 0;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-34s %-22s %14s %14s %11s %9s  %s\n", "run", "check", "baseline", "current",
+  char line[320];
+  std::snprintf(line, sizeof line, "%-34s %-30s %14s %14s %11s %9s  %s\n", "run", "check", "baseline", "current",
                 "|diff|", "tol", "");
   out << line;
-  auto row = [&](const std::string& run, const std::string& check, double b, double c, double tolv, bool exact = false) {
-    const double d = std::abs(b - c);
-    const bool ok = exact ? b == c : (std::isfinite(d) && d <= tolv);
+  auto row = [&](const std::string& run, const std::string& check, double b, double c, double d, double tolv,
+                 bool exact = false) {
+    const bool ok = exact ? b == c : d <= tolv;
     failures += !ok;
-    std::snprintf(line, sizeof line, "%-34s %-22s %14.6g %14.6g %11.3g %9s  %s\n", run.c_str(), check.c_str(), b, c, d,
-                  exact ? "exact" : std::to_string(tolv).substr(0, 6).c_str(), ok ? "ok" : "REGRESSION");
+    std::snprintf(line, sizeof line, "%-34s %-30s %14.6g %14.6g %11.3g %9s  %s\n", run.c_str(), check.c_str(), b, c, d,
+                  exact ? "exact" : tol_text(tolv).c_str(), ok ? "ok" : "REGRESSION");
     out << line;
   };
-  const auto& cruns = cur.at("runs").as_object();
-  for (const auto& kv : base.at("runs").as_object()) {
+  auto note = [&](const std::string& run, const std::string& what) {
+    out << run << ": " << what << "  REGRESSION\n";
+    ++failures;
+  };
+  // a series: its worst element (or a length mismatch, which is a regression, never truncated)
+  auto series = [&](const std::string& run, const std::string& check, const std::vector<double>& b,
+                    const std::vector<double>& c, double tolv) {
+    if (b.size() != c.size())
+      return note(run, check + ": " + std::to_string(c.size()) + " values, baseline " + std::to_string(b.size()));
+    if (b.empty()) return;
+    size_t i = 0;
+    const double d = worst_diff(b, c, &i);
+    row(run, check + (b.size() > 1 ? " (worst)" : ""), b[i], c[i], d, tolv);
+  };
+
+  for (const auto& kv : bruns) {
     const std::string run(kv.key());
     const auto& b = kv.value().as_object();
-    if (!cruns.contains(run)) {
-      out << run << ": missing from " << dir << "  REGRESSION\n";
-      ++failures;
+    const auto* cp = cruns.if_contains(kv.key());
+    if (!cp) {
+      note(run, "missing from " + dir);
       continue;
     }
-    const auto& c = cruns.at(run).as_object();
+    const auto& c = cp->as_object();
     if (c.at("status") != b.at("status")) {
-      out << run << ": status " << json::serialize(c.at("status")) << ", baseline " << json::serialize(b.at("status"))
-          << "  REGRESSION\n";
-      ++failures;
+      note(run, "status " + json::serialize(c.at("status")) + ", baseline " + json::serialize(b.at("status")));
       continue;
     }
-    const auto bl = vec(b.at("train_loss")), cl = vec(c.at("train_loss"));
-    if (bl.size() != cl.size()) {
-      out << run << ": " << cl.size() << " training steps, baseline " << bl.size() << "  REGRESSION\n";
-      ++failures;
-      continue;
+    std::vector<std::string> cfg_diff;
+    diff_keys(b.at("config"), c.at("config"), "", cfg_diff);
+    if (!cfg_diff.empty()) {
+      std::string msg = "config differs from the baseline's (a changed suite needs a new baseline):";
+      for (const auto& d : cfg_diff) msg += " " + d + ";";
+      note(run, msg);
     }
-    double worst = 0, wb = 0, wc = 0;
-    for (size_t i = 0; i < bl.size(); ++i)
-      if (std::abs(bl[i] - cl[i]) >= worst) worst = std::abs(bl[i] - cl[i]), wb = bl[i], wc = cl[i];
-    row(run, "train loss (worst step)", wb, wc, t_train);
-    if (!b.at("val_loss").is_null()) row(run, "val loss", b.at("val_loss").to_number<double>(), c.at("val_loss").to_number<double>(), t_val);
-    row(run, "sparsity", b.at("sparsity").to_number<double>(), c.at("sparsity").to_number<double>(), t_sp);
-    const auto bz = vec(b.at("zero_fraction")), cz = vec(c.at("zero_fraction"));
-    double zw = 0;
-    for (size_t i = 0; i < bz.size() && i < cz.size(); ++i) zw = std::max(zw, std::abs(bz[i] - cz[i]));
-    row(run, "zero frac. worst layer", 0.0, zw, t_sp);  // baseline column: 0, current: the worst |delta|
+    series(run, "train loss", json_doubles(b.at("train_loss")), json_doubles(c.at("train_loss")), tol["train_loss"]);
+    series(run, "lr", json_doubles(b.at("train_lr")), json_doubles(c.at("train_lr")), kExactTolerance * 1e-3);
+    if (json_ints(b.at("val_steps")) != json_ints(c.at("val_steps")))
+      note(run, "validation steps " + json::serialize(c.at("val_steps")) + ", baseline " + json::serialize(b.at("val_steps")));
+    else
+      series(run, "val loss", json_doubles(b.at("val_loss")), json_doubles(c.at("val_loss")), tol["val_loss"]);
+    series(run, "sparsity", one(b.at("sparsity")), one(c.at("sparsity")), tol["sparsity"]);
+    const auto bz = json_doubles(restore_numbers(b.at("zero_fraction")));
+    series(run, "zero fraction by layer", bz, json_doubles(restore_numbers(c.at("zero_fraction"))), tol["sparsity"]);
     // the estimator, exactly, at the baseline's sparsity
+    const auto bfl = restore_numbers(b.at("flops")).as_object();
+    const auto n_layers = config_from_json(c.at("config").as_object(), "run.json").model.n_layers;
+    if (static_cast<int64_t>(bz.size()) != n_layers) {
+      note(run, "FLOPs: not comparable, the baseline has " + std::to_string(bz.size()) + " layers' zero fractions and the "
+                "run " + std::to_string(n_layers) + " layers");
+      continue;
+    }
     const auto now = flops_at(c.at("config").as_object(), bz);
-    for (const char* k : {"reference_forward_per_sequence", "standard_forward_per_sequence", "standard_training_per_token"})
+    for (const char* k : {"reference_forward_per_sequence", "standard_forward_per_sequence", "standard_training_per_token"}) {
+      const double x = bfl.at(k).to_number<double>(), y = now.at(k).to_number<double>();
       row(run, std::string("FLOPs ") + (k[0] == 'r' ? "reference fwd" : (k[9] == 'f' ? "standard fwd" : "standard train")),
-          b.at("flops").at(k).to_number<double>(), now.at(k).to_number<double>(), 0, true);
+          x, y, std::abs(x - y), 0, true);
+    }
   }
+  for (const auto& kv : cruns)
+    if (!bruns.contains(kv.key())) note(std::string(kv.key()), "not in the baseline (a changed suite needs a new baseline)");
   out << (failures ? std::to_string(failures) + " regression(s) against " + baseline_path
                    : "no regressions against " + baseline_path)
       << "\n";

@@ -10,6 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$(dirname "$0")/suite_kill.sh"
 
 small='"base": "configs/tiny.json", "set": {"model.dim": 32, "model.n_layers": 4, "model.max_seq_len": 32,
   "train.batch_size": 4, "train.micro_batch_size": 4, "train.val_every": 6, "train.val_max_batches": 4, "train.threads": 1}'
@@ -53,19 +54,8 @@ grep -q "4 done, 0 failed earlier, 0 to run" "$tmp/e" || { fail "finished runs w
 [[ $(stat -c %Y "$tmp/whole/runs/dense/seed0/run.json") == "$before" ]] || fail "a finished run was re-run"
 
 # kill -9 in the middle, then resume
-setsid "$bin" suite run "$tmp/s.json" --out "$tmp/killed" --no-report >/dev/null 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do
-  [[ -f "$tmp/killed/runs/gated/seed0/checkpoint/state.json" ]] && break
-  sleep 0.05
-done
-kill -9 -- -"$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-for _ in $(seq 1 40); do  # SIGKILL takes a moment to land on every process of the group
-  "$bin" suite status "$tmp/killed" >"$tmp/status"
-  grep -q " running " "$tmp/status" || break
-  sleep 0.05
-done
+kill_suite_mid_run "$bin" "$tmp/s.json" "$tmp/killed" gated/seed0
+cp "$tmp/killed/.status" "$tmp/status"
 grep -q "pending" "$tmp/status" || { fail "status after kill shows no pending run"; cat "$tmp/status"; }
 grep -q " running " "$tmp/status" && fail "a killed run still shows as running"
 "$bin" suite run "$tmp/s.json" --out "$tmp/killed" --no-report >/dev/null 2>&1 || fail "resume after kill -9"
@@ -84,7 +74,7 @@ PY
 "$bin" regress --baseline "$tmp/base.json" "$tmp/killed" >"$tmp/r" || { fail "regress vs own baseline"; cat "$tmp/r"; }
 python3 - "$tmp/base.json" <<'PY'
 import json, sys
-b = json.load(open(sys.argv[1])); r = b["runs"]["gated/seed1"]; r["val_loss"] += 0.5
+b = json.load(open(sys.argv[1])); r = b["runs"]["gated/seed1"]; r["val_loss"][-1] += 0.5
 json.dump(b, open(sys.argv[1], "w"))
 PY
 "$bin" regress --baseline "$tmp/base.json" "$tmp/whole" >"$tmp/r"; rc=$?

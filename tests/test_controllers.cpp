@@ -6,7 +6,8 @@
 #include <boost/json.hpp>
 
 #include "harness/common/error.h"
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
+#include "harness/common/json_io.h"
 #include "harness/train/trainer.h"
 #include "tests/test_util.h"
 #include "variants/controllers/target_controller.h"
@@ -15,11 +16,6 @@ using namespace skipbench;
 namespace json = boost::json;
 
 namespace {
-std::vector<double> vec(const json::value& v) {
-  std::vector<double> out;
-  for (const auto& e : v.as_array()) out.push_back(e.to_number<double>());
-  return out;
-}
 void expect_near(const std::vector<double>& a, const std::vector<double>& b, double tol = 1e-12) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], tol) << "index " << i;
@@ -70,35 +66,58 @@ TEST(Ema, FirstUpdateInitialisesThenBlends) {
 TEST(Proportional, StepsByMultiplierTimesDeltaOutsideTheDeadZone) {
   auto c = make("proportional", opts({{"coef_update_multiplier", 0.1}}));
   c->update(kStats);
-  expect_near(vec(c->state().at("mean_coefs")), {-0.01, 0.03, 0.0, 0.0});  // 0.005 is inside delta_min 0.01
-  expect_near(vec(c->state().at("var_coefs")), {0.0, -0.005, 0.0, 0.0});
+  expect_near(json_doubles(c->state().at("mean_coefs")), {-0.01, 0.03, 0.0, 0.0});  // 0.005 is inside delta_min 0.01
+  expect_near(json_doubles(c->state().at("var_coefs")), {0.0, -0.005, 0.0, 0.0});
   c->update(kStats);
   c->update(kStats);
-  expect_near(vec(c->state().at("mean_coefs")), {-0.03, 0.09, 0.0, 0.0});
+  expect_near(json_doubles(c->state().at("mean_coefs")), {-0.03, 0.09, 0.0, 0.0});
   EXPECT_EQ(c->state().at("updates").as_int64(), 3);
 }
 
 TEST(Adaptive, StepsBySignAndClamps) {
   auto c = make("adaptive", opts({{"coef_update", 0.01}, {"coef_max", 0.025}, {"coef_min", -0.015}}));
   c->update(kStats);
-  expect_near(vec(c->state().at("mean_coefs")), {-0.01, 0.01, 0.0, 0.0});
+  expect_near(json_doubles(c->state().at("mean_coefs")), {-0.01, 0.01, 0.0, 0.0});
   c->update(kStats);
   c->update(kStats);
-  expect_near(vec(c->state().at("mean_coefs")), {-0.015, 0.025, 0.0, 0.0});  // clamped both ways
+  expect_near(json_doubles(c->state().at("mean_coefs")), {-0.015, 0.025, 0.0, 0.0});  // clamped both ways
   auto wide = make("adaptive", opts({{"coef_update", 0.01}, {"delta_min", 0.0}}));
   wide->update(kStats);  // without the dead zone the 0.005 delta moves too; 0 has sign 0
-  expect_near(vec(wide->state().at("mean_coefs")), {-0.01, 0.01, 0.01, 0.0});
+  expect_near(json_doubles(wide->state().at("mean_coefs")), {-0.01, 0.01, 0.01, 0.0});
+}
+
+TEST(Adaptive, ClampsTheWholeVectorAsTheReleasedCodeDoes) {
+  // Initial coefficients 0.05 lie outside [.., 0.02]. Layers 2 and 3 sit inside the dead zone (deltas .005, 0):
+  // they do not move, yet the released code clamps the whole vector after every update, and so does this one.
+  auto c = make("adaptive", opts({{"coef_update", 0.01}, {"coef_max", 0.02}, {"mean_coef_init", 0.05}}));
+  c->update(kStats);
+  expect_near(json_doubles(c->state().at("mean_coefs")), {0.02, 0.02, 0.02, 0.02});
+}
+
+TEST(SparsityVarianceL2, RefusesTheOptionsOfMovingCoefficients) {
+  // its coefficients never move, so a clamp or a dead zone would be silently ignored: they are refused instead
+  for (const char* k : {"coef_min", "coef_max", "delta_min"}) {
+    try {
+      build_controller(4, {"sparsity_variance_l2", {{"mean_target_start", 1.0}, {"mean_target_end", 0.5}, {k, 0.1}}});
+      ADD_FAILURE() << k << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(k), std::string::npos) << e.what();
+    }
+  }
+  auto c = build_controller(4, {"sparsity_variance_l2", {{"mean_target_start", 1.0}, {"mean_target_end", 0.5}}});
+  c->update(kStats);
+  expect_near(json_doubles(c->state().at("mean_coefs")), {0.1, 0.1, 0.1, 0.1});  // fixed
 }
 
 TEST(ProportionalDerivative, UpdatesOnlyWhileTheErrorGrowsAwayFromTarget) {
   auto c = make("proportional_derivative", opts({{"coef_update_multiplier", 0.1}}));
   c->update(kStats);  // both EMAs start at the delta: derivative 0, no update
-  expect_near(vec(c->state().at("mean_coefs")), {0, 0, 0, 0});
+  expect_near(json_doubles(c->state().at("mean_coefs")), {0, 0, 0, 0});
   // deltas (-.2, .1, .005, 0): short EMA = delta; long = .9*old + .1*new = (-.11, .28, ...)
   // derivative (-.09, -.18): delta*deriv = (.018 > 0: update; -.018: none)
   c->update({{0.8, 0.6, 0.505, 1.0}, {0.0, 0.2, 0.25, 0.0}});
-  expect_near(vec(c->state().at("mean_coefs")), {-0.02, 0.0, 0.0, 0.0}, 1e-12);
-  expect_near(vec(c->state().at("mean_deltas_long")), {-0.11, 0.28, 0.005, 0.0}, 1e-12);
+  expect_near(json_doubles(c->state().at("mean_coefs")), {-0.02, 0.0, 0.0, 0.0}, 1e-12);
+  expect_near(json_doubles(c->state().at("mean_deltas_long")), {-0.11, 0.28, 0.005, 0.0}, 1e-12);
 }
 
 TEST(Controllers, LossesOnHandMadeGates) {
@@ -154,7 +173,7 @@ TEST(Controllers, ProportionalBringsGateMeansToTargetsInATinyRun) {
                           {{"mean_target_start", 0.9}, {"mean_target_end", 0.5}, {"coef_update_multiplier", 0.5}}};
   auto r = train(cfg, "");
   ASSERT_EQ(r.status, "completed");
-  auto means = vec(r.report.at("gates").at("val").at("gate_mean"));
+  auto means = json_doubles(r.report.at("gates").at("val").at("gate_mean"));
   const std::vector<double> targets = {0.9, 0.5, 0.5, 0.9};
   for (size_t l = 0; l < 4; ++l) EXPECT_NEAR(means[l], targets[l], 0.1) << "layer " << l;
 }

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "profiling/device_peaks.h"
-#include "profiling/flops.h"
+#include "harness/model/flops.h"
 
 using namespace skipbench;
 

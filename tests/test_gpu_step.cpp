@@ -11,7 +11,7 @@
 #include "harness/model/attention.h"
 #include "harness/registry/variant_registry.h"
 #include "harness/train/autocast.h"
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 #include "harness/train/gate_stats.h"
 #include "harness/train/optimizer.h"
 #include "profiling/device_memory.h"

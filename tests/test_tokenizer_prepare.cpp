@@ -17,6 +17,7 @@
 #include "harness/common/json_io.h"
 #include "harness/config/config.h"
 #include "harness/data/loader.h"
+#include "harness/common/hash.h"
 #include "harness/data/prepare.h"
 #include "harness/data/shard.h"
 #include "harness/data/tokenizer.h"

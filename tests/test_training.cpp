@@ -9,9 +9,9 @@
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 #include "harness/train/trainer.h"
-#include "reports/run_report.h"
+#include "harness/metrics/run_report.h"
 #include "tests/test_util.h"
 
 using namespace skipbench;

@@ -8,13 +8,20 @@
 
 namespace skipbench {
 
+namespace {
+// One step of the gate algebra, the only copy of it (the policy's forward and skip_middle_gates both use it):
+// S_l = S_{l-1} + s_l (S_{-1} undefined: S_0 = s_0), g_l = 1 - clamp(S_l, 0, 1).
+torch::Tensor accumulate(const torch::Tensor& S_prev, const torch::Tensor& s) { return S_prev.defined() ? S_prev + s : s; }
+torch::Tensor gate_of(const torch::Tensor& S) { return 1.0 - S.clamp(0.0, 1.0); }
+}  // namespace
+
 std::vector<torch::Tensor> skip_middle_gates(const std::vector<torch::Tensor>& s, int64_t L) {
   require(L % 2 == 0 && static_cast<int64_t>(s.size()) == L / 2, "skip_middle_gates: need L/2 soft masks, L even");
   std::vector<torch::Tensor> g(L);
   torch::Tensor S;
   for (int64_t l = 0; l < L / 2; ++l) {
-    S = l == 0 ? s[0] : S + s[l];
-    g[l] = 1.0 - S.clamp(0.0, 1.0);
+    S = accumulate(S, s[l]);
+    g[l] = gate_of(S);
     g[L - 1 - l] = g[l];
   }
   return g;
@@ -37,8 +44,8 @@ torch::Tensor SkipMiddleGates::gate(int64_t l, const torch::Tensor& h, ForwardOu
   // fp32 from here on: under bf16 autocast the linear runs in bf16, but the accumulated masks and the gates they
   // make (compared with zero_eps, fed to ln g) are kept at full precision
   auto s = torch::relu(masks[l]->as<torch::nn::Linear>()->forward(h).to(torch::kFloat32)).squeeze(-1);  // [B, T]
-  running_ = l == 0 ? s : running_ + s;
-  auto g = 1.0 - running_.clamp(0.0, 1.0);
+  running_ = accumulate(l == 0 ? torch::Tensor() : running_, s);
+  auto g = gate_of(running_);
   out.soft_masks.push_back(s);
   out.accumulated.push_back(running_);
   first_half_[l] = g;

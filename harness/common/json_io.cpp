@@ -226,4 +226,29 @@ const json::value* find_path(const json::value& root, const std::string& dotted)
   return cur;
 }
 
+boost::json::array json_array(const std::vector<double>& v) {
+  boost::json::array a;
+  a.reserve(v.size());
+  for (double x : v) a.push_back(x);
+  return a;
+}
+boost::json::array json_array(const std::vector<int64_t>& v) {
+  boost::json::array a;
+  a.reserve(v.size());
+  for (int64_t x : v) a.push_back(x);
+  return a;
+}
+std::vector<double> json_doubles(const boost::json::value& v) {
+  std::vector<double> out;
+  if (v.is_array())
+    for (const auto& e : v.get_array()) out.push_back(e.is_null() ? NAN : e.to_number<double>());
+  return out;
+}
+std::vector<int64_t> json_ints(const boost::json::value& v) {
+  std::vector<int64_t> out;
+  if (v.is_array())
+    for (const auto& e : v.get_array()) out.push_back(e.to_number<int64_t>());
+  return out;
+}
+
 }  // namespace skipbench

@@ -1,8 +1,11 @@
 // json_io.h: JSON file reading with errors that name the file, pretty printing, and atomic writes
 // (temp file + rename, so a report or checkpoint is either the old one or the new one, never half of one).
 #pragma once
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace skipbench {
 
@@ -23,6 +26,13 @@ std::string pretty_json(const boost::json::value& v);
 // be bit-identical.
 boost::json::value exact_numbers(const boost::json::value& v);
 boost::json::value restore_numbers(const boost::json::value& v);
+
+// Numbers to a JSON array and back. json_doubles: null elements become NaN (compact_json writes non-finite
+// numbers as null); anything but an array gives an empty vector.
+boost::json::array json_array(const std::vector<double>& v);
+boost::json::array json_array(const std::vector<int64_t>& v);
+std::vector<double> json_doubles(const boost::json::value& v);
+std::vector<int64_t> json_ints(const boost::json::value& v);
 
 // Looks up a dotted path ("a.b.c") in an object; returns nullptr when any part is missing.
 const boost::json::value* find_path(const boost::json::value& root, const std::string& dotted);

@@ -2,6 +2,7 @@
 #include "harness/common/provenance.h"
 
 #include <torch/torch.h>
+#include <ATen/Version.h>
 #include <torch/version.h>
 #include <unistd.h>
 
@@ -11,6 +12,8 @@
 #include <ctime>
 #include <fstream>
 #include <thread>
+
+#include "harness/common/hash.h"
 
 namespace skipbench {
 
@@ -85,7 +88,13 @@ boost::json::object hardware_info() {
                                        {"compute_capability", std::to_string(g.sm_major) + "." + std::to_string(g.sm_minor)}});
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
+  const std::string flags = cpuinfo_field("flags");
   return {{"cpu", cpuinfo_field("model name")},
+          // what decides which kernels run, hence the last bits of every result: the exact CPU model and its
+          // instruction-set flags, and the vector ISA LibTorch's kernels dispatch to (ATEN_CPU_CAPABILITY)
+          {"cpu_family_model", cpuinfo_field("cpu family") + "/" + cpuinfo_field("model")},
+          {"cpu_flags_fnv1a64", hex64(fnv1a64(flags.data(), flags.size()))},
+          {"cpu_capability", at::get_cpu_capability()},
           {"logical_cores", static_cast<int64_t>(std::thread::hardware_concurrency())},
           {"memory_bytes", mem_total_bytes()},
           {"torch_threads", static_cast<int64_t>(torch::get_num_threads())},

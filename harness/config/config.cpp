@@ -16,9 +16,6 @@ namespace {
 // Objects under these paths are plugin options: any keys, checked later by the plugin's registry.
 const std::set<std::string> kFreeForm = {"variant.options", "train.controller.options"};
 
-json::object group_json(const OptimGroup& g) {
-  return {{"lr", g.lr}, {"betas", json::array{g.beta1, g.beta2}}, {"eps", g.eps}, {"weight_decay", g.weight_decay}};
-}
 json::object inherit_group_json() {
   return {{"lr", nullptr}, {"betas", nullptr}, {"eps", nullptr}, {"weight_decay", nullptr}};
 }
@@ -161,7 +158,7 @@ json::object default_config_json() {
                      {"val_max_batches", t.val_max_batches},
                      {"warmup_frac", t.warmup_frac},
                      {"warmup_start_factor", t.warmup_start_factor},
-                     {"optimizer", json::object{{"default", group_json(t.default_group)},
+                     {"optimizer", json::object{{"default", to_json(t.default_group)},
                                                 {"norms", inherit_group_json()},
                                                 {"masks", inherit_group_json()},
                                                 {"impl", t.optimizer_impl}}},
@@ -357,6 +354,10 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   std::string source = path.empty() ? "defaults" : path;
   if (!overrides.empty()) source += " with --set";
   return config_from_json(merged, source);
+}
+
+json::object to_json(const OptimGroup& g) {
+  return {{"lr", g.lr}, {"betas", json::array{g.beta1, g.beta2}}, {"eps", g.eps}, {"weight_decay", g.weight_decay}};
 }
 
 }  // namespace skipbench

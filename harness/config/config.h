@@ -44,6 +44,8 @@ struct OptimGroup {  // AdamW hyper-parameters of one parameter group
   double eps = 1e-10;
   double weight_decay = 0.0;
 };
+// {"lr", "betas": [beta1, beta2], "eps", "weight_decay"}: how config files and reports write a group.
+boost::json::object to_json(const OptimGroup& g);
 
 struct TrainConfig {
   uint64_t seed = 0;

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "harness/common/error.h"
+#include "harness/common/hash.h"
 
 namespace skipbench::data {
 
@@ -84,6 +85,16 @@ int64_t TokenLoader::total_tokens() const {
   int64_t n = 0;
   for (const auto& s : shards_) n += static_cast<int64_t>(s.size());
   return n;
+}
+
+uint64_t TokenLoader::checksum() const {
+  if (!have_checksum_) {
+    uint64_t h = kFnvOffset;
+    for (const auto& s : shards_) h = fnv1a64(s.tokens(), s.size() * sizeof(uint16_t), h);
+    checksum_ = h;
+    have_checksum_ = true;
+  }
+  return checksum_;
 }
 
 }  // namespace skipbench::data

@@ -53,6 +53,9 @@ class TokenLoader {
   // or an offset that is not this rank's window in a round).
   void set_position(const LoaderPosition& p);
   const std::vector<std::string>& files() const { return files_; }
+  // FNV-1a 64-bit over every shard's tokens, in file order (headers excluded): the identity of the data a run
+  // read, recorded in run.json and compared by `skipbench regress`. Computed once, on first call.
+  uint64_t checksum() const;
   // Windows in page-locked host memory (needs CUDA; LibTorch's caching host allocator recycles the buffers once
   // their copies have completed), for non-blocking host-to-device copies.
   void pin_memory(bool on) { pin_ = on; }
@@ -64,6 +67,8 @@ class TokenLoader {
   int64_t rank_ = 0, world_ = 1;
   LoaderPosition pos_;
   bool pin_ = false;
+  mutable uint64_t checksum_ = 0;
+  mutable bool have_checksum_ = false;
   size_t round_base() const { return pos_.offset - static_cast<size_t>(rank_ * B_ * T_); }
   bool round_fits(size_t shard, size_t base) const;
 };

@@ -4,7 +4,6 @@
 #include "harness/data/prepare.h"
 
 #include <fcntl.h>
-#include <glob.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
+#include "harness/common/hash.h"
 #include "harness/common/json_io.h"
 #include "harness/data/shard.h"
 #include "harness/data/tokenizer.h"
@@ -68,36 +68,12 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-std::string hex64(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, h);
-  return buf;
-}
-
 uint64_t hash_file(const std::string& path) {
   MappedFile m(path);
   return fnv1a64(m.text().data(), m.size());
 }
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 bool is_glob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
-
-// Sorted matches of a glob pattern (possibly none).
-std::vector<std::string> glob_files(const std::string& pattern) {
-  glob_t g{};
-  std::vector<std::string> out;
-  if (::glob(pattern.c_str(), 0, nullptr, &g) == 0)
-    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-  ::globfree(&g);
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 bool regular_file_follow(const std::string& p) {  // fs::is_regular_file does not follow symlinks
   struct stat st {};
@@ -110,7 +86,7 @@ std::vector<std::string> resolve_sources(const std::vector<std::string>& args) {
   for (const auto& a : args) {
     std::vector<std::string> matches;
     if (is_glob(a) && !regular_file_follow(a)) {  // a file whose name holds * ? [ is taken as is
-      for (const auto& m : glob_files(a))
+      for (const auto& m : fs::glob(a))
         if (regular_file_follow(m)) matches.push_back(m);
       if (matches.empty()) throw Error("--text: no files match '" + a + "' (directories do not count)");
     } else {
@@ -261,15 +237,6 @@ std::string mb(double bytes) {
 }
 
 }  // namespace
-
-uint64_t fnv1a64(const void* data, size_t n, uint64_t h) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 std::vector<std::string_view> split_documents(std::string_view text, bool whole_file) {
   std::vector<std::string_view> docs;
@@ -519,7 +486,7 @@ InspectReport inspect_data(const std::string& arg, const std::string& tokenizer_
         files.push_back(fs::join(arg, n));
     if (files.empty()) throw Error(arg + ": no *.bin shards in this directory");
   } else {
-    files = glob_files(arg);
+    files = fs::glob(arg);
     if (files.empty())
       throw Error("inspect: no files match '" + arg + "'; give a directory of shards or a glob such as 'DIR/train_*.bin'");
   }

@@ -53,8 +53,6 @@ PrepareSummary prepare_data(const PrepareOptions& opts);
 std::vector<std::string_view> split_documents(std::string_view text, bool whole_file);
 // Whether document `index` is a validation document for fraction `val_ppm` / 1e6.
 bool is_validation_document(int64_t index, int64_t val_ppm);
-// FNV-1a 64-bit hash (checksums in the manifest), continuing from `h`.
-uint64_t fnv1a64(const void* data, size_t n, uint64_t h = 0xcbf29ce484222325ULL);
 
 struct ShardReport {
   std::string path;

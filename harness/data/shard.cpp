@@ -2,7 +2,6 @@
 #include "harness/data/shard.h"
 
 #include <fcntl.h>
-#include <glob.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <cstring>
 
 #include "harness/common/error.h"
+#include "harness/common/fs.h"
 #include "harness/common/json_io.h"
 
 namespace skipbench::data {
@@ -84,16 +84,10 @@ Shard::Shard(Shard&& o) noexcept
 }
 
 std::vector<std::string> expand_glob(const std::string& pattern, const std::string& what) {
-  glob_t g{};
-  int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
-  std::vector<std::string> out;
-  if (rc == 0)
-    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-  ::globfree(&g);
+  auto out = fs::glob(pattern);
   if (out.empty())
     throw Error(what + ": no files match '" + pattern +
                 "' (for the embedded data run `build/skipbench data embed`, or point " + what + " at your shards)");
-  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -62,7 +62,7 @@ ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
         h = h.scatter(1, idx3, torch::where(valid.unsqueeze(-1), ys, xs));
       }
     }
-    out.residual_norms.push_back(h.to(torch::kFloat32).norm(2, -1));
+    if (record_residual_norms) out.residual_norms.push_back(h.to(torch::kFloat32).norm(2, -1));
   }
   out.logits = output(output_norm(h));
   return out;

@@ -77,7 +77,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
     auto g = gate_of(l, h, out);
     h = blocks[l]->forward(h, rope, g, mode);
     mark_backward_boundary(h, l, /*close_previous=*/l + 1 < cfg.n_layers);
-    out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
+    if (record_residual_norms) out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
   }
   out.logits = output(output_norm(h));
   return out;

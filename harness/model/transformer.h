@@ -26,7 +26,8 @@ struct ForwardOutput {
   std::vector<torch::Tensor> soft_masks;      // s_l, first-half layers (skip-middle); empty when dense
   std::vector<torch::Tensor> accumulated;     // S_l = s_0 + ... + s_l, first-half layers
   std::vector<torch::Tensor> gates;           // g_l for every layer (L of them); empty when dense
-  std::vector<torch::Tensor> residual_norms;  // L2 norm of the residual after each block, detached
+  std::vector<torch::Tensor> residual_norms;  // L2 norm of the residual after each block, detached; empty
+                                              // unless the model's record_residual_norms is set
 };
 
 // Decides each block's gate. Subclasses are torch modules so their parameters train with the model.
@@ -51,6 +52,9 @@ class TransformerImpl : public torch::nn::Module {
   // active keys only, run the FFN, and are scattered back; the others' residuals pass through untouched. With
   // binary gates this equals forward() with key gating up to the 1e-6 weight the soft path leaves on a skipped key.
   ForwardOutput forward_hard_skip(const torch::Tensor& tokens);
+  // Whether forwards fill ForwardOutput::residual_norms (a metric only: the trainer asks for it on logged steps
+  // and in validation, since it costs one reduction per block).
+  bool record_residual_norms = true;
   // Number of (token, block) pairs the latest forward_hard_skip computed, and how many it could have.
   int64_t hard_skip_computed = 0, hard_skip_possible = 0;
 

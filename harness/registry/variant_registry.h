@@ -10,7 +10,7 @@
 
 #include "harness/config/config.h"
 #include "harness/model/transformer.h"
-#include "harness/registry/options.h"
+#include "harness/config/options.h"
 
 namespace skipbench {
 

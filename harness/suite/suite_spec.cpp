@@ -10,7 +10,7 @@
 #include "harness/common/json_io.h"
 #include "harness/data/shard.h"
 #include "harness/registry/variant_registry.h"
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 
 namespace skipbench {
 namespace json = boost::json;

@@ -9,7 +9,7 @@
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
 #include "harness/registry/variant_registry.h"
-#include "reports/run_report.h"
+#include "harness/metrics/run_report.h"
 
 namespace skipbench {
 

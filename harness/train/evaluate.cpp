@@ -18,11 +18,22 @@ namespace json = boost::json;
 
 namespace {
 
+// Streaming sums of (x, y) pairs and their Pearson correlation (0 when x or y is constant): the one formula for
+// the depth-loss correlation over every token and for the rank correlation of the sample.
+struct Correlation {
+  double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+  void add(double x, double y) { n += 1, sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y; }
+  double pearson() const {
+    const double cov = sxy / n - sx / n * sy / n, vx = sxx / n - sx * sx / n / n, vy = syy / n - sy * sy / n / n;
+    return vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : 0.0;
+  }
+};
+
 // Running sums for per-token (depth, loss) pairs, plus a bounded deterministic sample for rank correlation.
 struct TokenAnalysis {
   explicit TokenAnalysis(int64_t L) : count(L + 1, 0), loss_sum(L + 1, 0), loss_sq(L + 1, 0) {}
   std::vector<double> count, loss_sum, loss_sq;
-  double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+  Correlation all;  // every token
   std::vector<std::pair<float, float>> sample;  // (depth, loss), every `stride`-th token
   int64_t seen = 0;
   static constexpr size_t kMaxSample = 200000;
@@ -44,7 +55,7 @@ struct TokenAnalysis {
       count[dp[i]] += 1;
       loss_sum[dp[i]] += y;
       loss_sq[dp[i]] += y * y;
-      n += 1, sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
+      all.add(x, y);
       if (seen++ % 7 == 0 && sample.size() < kMaxSample) sample.emplace_back(static_cast<float>(x), static_cast<float>(y));
       if (cp) {
         auto& a = by_class[cp[i]];
@@ -67,13 +78,13 @@ struct TokenAnalysis {
     return r;
   }
   static double pearson(const std::vector<double>& x, const std::vector<double>& y) {
-    double n = double(x.size()), sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
-    for (size_t i = 0; i < x.size(); ++i) sx += x[i], sy += y[i], sxx += x[i] * x[i], syy += y[i] * y[i], sxy += x[i] * y[i];
-    const double cov = sxy / n - sx / n * sy / n, vx = sxx / n - sx * sx / n / n, vy = syy / n - sy * sy / n / n;
-    return vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : 0.0;
+    Correlation c;
+    for (size_t i = 0; i < x.size(); ++i) c.add(x[i], y[i]);
+    return c.pearson();
   }
 
   json::object to_json() const {
+    const double n = all.n;
     json::array hist;
     for (size_t k = 0; k < count.size(); ++k) {
       if (count[k] == 0) continue;
@@ -84,12 +95,11 @@ struct TokenAnalysis {
                                   {"mean_loss", m},
                                   {"std_loss", std::sqrt(std::max(0.0, loss_sq[k] / count[k] - m * m))}});
     }
-    const double cov = sxy / n - sx / n * sy / n, vx = sxx / n - sx * sx / n / n, vy = syy / n - sy * sy / n / n;
     std::vector<double> xs, ys;
     for (const auto& p : sample) xs.push_back(p.first), ys.push_back(p.second);
     json::object o{{"tokens", n},
-                   {"mean_skip_depth", n > 0 ? sx / n : 0.0},
-                   {"pearson_depth_loss", vx > 0 && vy > 0 ? cov / std::sqrt(vx * vy) : 0.0},
+                   {"mean_skip_depth", n > 0 ? all.sx / n : 0.0},
+                   {"pearson_depth_loss", all.pearson()},
                    {"spearman_depth_loss", xs.size() > 1 ? pearson(ranks(xs), ranks(ys)) : 0.0},
                    {"spearman_sample_tokens", static_cast<int64_t>(xs.size())},
                    {"histogram", hist},

@@ -5,14 +5,11 @@
 
 #include <numeric>
 
+#include "harness/common/json_io.h"
+
 namespace skipbench {
 
 namespace {
-boost::json::array arr(const std::vector<double>& v) {
-  boost::json::array a;
-  for (double x : v) a.push_back(x);
-  return a;
-}
 std::vector<double> div(const std::vector<double>& v, double n) {
   std::vector<double> o(v.size());
   for (size_t i = 0; i < v.size(); ++i) o[i] = n > 0 ? v[i] / n : 0.0;
@@ -93,16 +90,16 @@ boost::json::object GateStatsAccumulator::to_json() const {
   sync();
   auto z = zero_fraction();
   boost::json::object o{{"tokens", tokens_},
-                        {"gate_mean", arr(gate_mean())},
-                        {"gate_var", arr(gate_var())},
-                        {"zero_fraction", arr(z)},
-                        {"sparsity", z.empty() ? 0.0 : std::accumulate(z.begin(), z.end(), 0.0) / double(z.size())},
-                        {"residual_norm_mean", arr(div(resid_.sum, tokens_))}};
+                        {"gate_mean", json_array(gate_mean())},
+                        {"gate_var", json_array(gate_var())},
+                        {"zero_fraction", json_array(z)},
+                        {"sparsity", z.empty() ? 0.0 : std::accumulate(z.begin(), z.end(), 0.0) / double(z.size())}};
+  if (resid_acc_.defined()) o["residual_norm_mean"] = json_array(div(resid_.sum, tokens_));  // when recorded
   if (gated()) {
-    o["soft_mask_mean"] = arr(div(soft_.sum, tokens_));
-    o["soft_mask_var"] = arr(var_of(soft_.sum, soft_.sumsq, tokens_));
-    o["accumulated_mask_mean"] = arr(div(accum_.sum, tokens_));
-    o["accumulated_mask_var"] = arr(var_of(accum_.sum, accum_.sumsq, tokens_));
+    o["soft_mask_mean"] = json_array(div(soft_.sum, tokens_));
+    o["soft_mask_var"] = json_array(var_of(soft_.sum, soft_.sumsq, tokens_));
+    o["accumulated_mask_mean"] = json_array(div(accum_.sum, tokens_));
+    o["accumulated_mask_var"] = json_array(var_of(accum_.sum, accum_.sumsq, tokens_));
   }
   return o;
 }

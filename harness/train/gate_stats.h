@@ -1,7 +1,7 @@
 // gate_stats.h: per-layer gate metrics accumulated over many tokens (a step's micro-batches, or a whole
 // validation pass): means and variances of the soft masks s_l, accumulated masks S_l and gates g_l, the fraction
 // of zero gates (|g| < zero_eps: the tokens that skip that block, the "sparsity" FLOPs use), and the mean residual
-// L2 norm after each block. Sums are kept in fp64 so results do not depend on how tokens are split into batches.
+// L2 norm after each block (when the forwards recorded it). Sums are kept in fp64 so results do not depend on how tokens are split into batches.
 // The sums stay on the model's device: add() enqueues a few reductions and never waits for the device; the first
 // read (gate_mean(), to_json(), ...) after an add copies every sum to the host at once (one synchronisation).
 #pragma once

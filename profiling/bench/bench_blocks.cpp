@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "harness/model/block.h"
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 #include "variants/skip_middle.h"
 
 using namespace skipbench;

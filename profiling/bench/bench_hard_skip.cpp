@@ -10,7 +10,7 @@
 #include <string>
 
 #include "harness/registry/variant_registry.h"
-#include "profiling/flops.h"
+#include "harness/model/flops.h"
 
 using namespace skipbench;
 

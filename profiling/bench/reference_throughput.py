@@ -78,7 +78,7 @@ RELEASED_ALLOC_CONF = "expandable_segments:True"
 
 
 def standard_flops_per_token(dim, n_layers, max_seq_len, vocab_size, hidden=None):
-    """skipbench's `flops --mode standard` training FLOPs per token (profiling/flops.h), for the reference's
+    """skipbench's `flops --mode standard` training FLOPs per token (harness/model/flops.h), for the reference's
     graph: per block Q/K/V/O (8d^2), SwiGLU (6dh), attention scores+values over the full T x T (4Td); the LM head
     (2dV); the n_layers/2 gate linears (2d each, computed in every form of the reference model); x3 for training."""
     h = hidden or 4 * dim
@@ -624,7 +624,7 @@ def main(argv=None):
         fpt, fpt_src = PAPER_FLOPS_PER_TOKEN, "skipbench flops --config configs/paper-12l.json --mode standard"
     else:
         fpt = standard_flops_per_token(shape["dim"], shape["n_layers"], shape["max_seq_len"], shape["vocab_size"])
-        fpt_src = "skipbench standard-mode formula for this shape (profiling/flops.h)"
+        fpt_src = "skipbench standard-mode formula for this shape (harness/model/flops.h)"
 
     env = dict(os.environ)
     if a.alloc_conf:

@@ -2,7 +2,7 @@
 // this is the paper's "nocontrol" ablation: trainable gates, nothing pushing them to skip.
 #include <torch/torch.h>
 
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 
 namespace skipbench {
 namespace {

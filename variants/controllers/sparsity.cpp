@@ -2,7 +2,7 @@
 // coefficients c_l (default 0.01, the released code's default). Pushes every gate towards 0 at a constant rate.
 #include <torch/torch.h>
 
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 
 namespace skipbench {
 namespace {

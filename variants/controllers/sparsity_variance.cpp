@@ -3,7 +3,7 @@
 // negative (-0.01), so the loss rewards variance, i.e. gates that are either 0 or 1.
 #include <torch/torch.h>
 
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 
 namespace skipbench {
 namespace {

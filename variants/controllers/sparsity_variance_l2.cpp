@@ -9,7 +9,7 @@ namespace {
 const RegisterController reg({
     "sparsity_variance_l2",
     "L2 distance of per-layer gate means and variances to their targets, fixed coefficients",
-    target_options(0.1, 0.1),
+    target_options(0.1, 0.1, /*adaptive=*/false),  // no coef_min/coef_max/delta_min: nothing moves
     [](int64_t n_layers, const boost::json::object& o) -> std::unique_ptr<GateController> {
       return std::make_unique<TargetController>(n_layers, o, TargetController::Loss::l2, TargetController::Rule::none);
     },

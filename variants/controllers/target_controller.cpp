@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "harness/common/error.h"
+#include "harness/common/json_io.h"
 
 namespace skipbench {
 namespace json = boost::json;
@@ -16,17 +17,6 @@ namespace json = boost::json;
 namespace {
 const std::string kWhere = "train.controller.options.";
 
-json::value arr(const std::vector<double>& v) {
-  json::array a;
-  for (double x : v) a.push_back(x);
-  return a;
-}
-std::vector<double> vec(const json::value& v) {
-  std::vector<double> out;
-  if (v.is_array())
-    for (const auto& e : v.get_array()) out.push_back(e.to_number<double>());
-  return out;
-}
 }  // namespace
 
 void Ema::update(const std::vector<double>& x) {
@@ -79,21 +69,24 @@ std::vector<double> make_var_targets(const std::vector<double>& mu, double delta
   return v;
 }
 
-std::vector<OptionSpec> target_options(double mean_coef_init, double var_coef_init) {
+std::vector<OptionSpec> target_options(double mean_coef_init, double var_coef_init, bool adaptive) {
   using K = OptionSpec::Kind;
-  return {
+  std::vector<OptionSpec> o = {
       {"mean_targets", K::Json, "auto", "\"auto\" (linspace start..end over the first half, mirrored) or L/2 values", {}},
       {"mean_target_start", K::Number, nullptr, "first-layer gate-mean target (with \"auto\")", {}},
       {"mean_target_end", K::Number, nullptr, "middle-layer gate-mean target (with \"auto\")", {}},
       {"var_target_delta", K::Number, 0.0, "added to the Bernoulli variance targets mu*(1-mu*)", {}},
       {"mean_coef_init", K::Number, mean_coef_init, "initial coefficient of the gate-mean term, every layer", {}},
       {"var_coef_init", K::Number, var_coef_init, "initial coefficient of the gate-variance term, every layer", {}},
-      {"coef_min", K::Number, nullptr, "lower clamp of the coefficients (null: none)", {}},
-      {"coef_max", K::Number, nullptr, "upper clamp of the coefficients (null: none)", {}},
       {"ema_steps_short", K::Number, 1.0, "time-scale of the short EMA of the deltas (beta = 1 - 1/steps)", {}},
       {"ema_steps_long", K::Number, 10.0, "time-scale of the long EMA of the deltas", {}},
-      {"delta_min", K::Number, 0.01, "dead zone: coefficients move only where |stat - target| > delta_min", {}},
   };
+  if (adaptive) {  // only controllers whose coefficients move have a clamp and a dead zone
+    o.push_back({"coef_min", K::Number, nullptr, "lower clamp of the coefficients after every update (null: none)", {}});
+    o.push_back({"coef_max", K::Number, nullptr, "upper clamp of the coefficients after every update (null: none)", {}});
+    o.push_back({"delta_min", K::Number, 0.01, "dead zone: coefficients move only where |stat - target| > delta_min", {}});
+  }
+  return o;
 }
 
 TargetController::TargetController(int64_t L, const json::object& o, Loss loss, Rule rule, double step,
@@ -102,9 +95,11 @@ TargetController::TargetController(int64_t L, const json::object& o, Loss loss, 
       rule_(rule),
       step_(step),
       deriv_min_(deriv_min),
-      delta_min_(o.at("delta_min").to_number<double>()),
-      coef_min_(number_or(o.at("coef_min"), -std::numeric_limits<double>::infinity())),
-      coef_max_(number_or(o.at("coef_max"), std::numeric_limits<double>::infinity())),
+      delta_min_(o.contains("delta_min") ? o.at("delta_min").to_number<double>() : 0.0),
+      coef_min_(o.contains("coef_min") ? number_or(o.at("coef_min"), -std::numeric_limits<double>::infinity())
+                                       : -std::numeric_limits<double>::infinity()),
+      coef_max_(o.contains("coef_max") ? number_or(o.at("coef_max"), std::numeric_limits<double>::infinity())
+                                       : std::numeric_limits<double>::infinity()),
       mean_short_(o.at("ema_steps_short").to_number<double>()),
       mean_long_(o.at("ema_steps_long").to_number<double>()),
       var_short_(o.at("ema_steps_short").to_number<double>()),
@@ -134,9 +129,9 @@ torch::Tensor TargetController::loss(const std::vector<torch::Tensor>& gates) {
 
 void TargetController::step_coefs(std::vector<double>& c, const std::vector<double>& d, const Ema& shrt,
                                   const Ema& lng) {
+  if (rule_ == Rule::none) return;  // fixed coefficients: no dead zone, no clamp (the options are refused)
   for (size_t l = 0; l < c.size(); ++l) {
-    if (!(std::abs(d[l]) > delta_min_)) continue;  // dead zone
-    switch (rule_) {
+    if (std::abs(d[l]) > delta_min_) switch (rule_) {  // outside the dead zone
       case Rule::none: break;
       case Rule::sign: c[l] += step_ * static_cast<double>((d[l] > 0) - (d[l] < 0)); break;
       case Rule::proportional: c[l] += step_ * d[l]; break;
@@ -146,6 +141,8 @@ void TargetController::step_coefs(std::vector<double>& c, const std::vector<doub
         break;
       }
     }
+    // every coefficient, moved or not, as the released code clamps the whole vector after each update (a clamp
+    // range narrowed on resume, or an initial value outside it, is enforced at the first update)
     c[l] = std::min(std::max(c[l], coef_min_), coef_max_);
   }
 }
@@ -166,12 +163,12 @@ void TargetController::update(const GateStepStats& s) {
 }
 
 json::object TargetController::state() const {
-  auto ema = [](const Ema& e) { return e.initialised ? arr(e.value) : json::value(nullptr); };
+  auto ema = [](const Ema& e) { return e.initialised ? json_array(e.value) : json::value(nullptr); };
   return {{"updates", updates_},
-          {"mean_targets", arr(mean_targets_)},
-          {"var_targets", arr(var_targets_)},
-          {"mean_coefs", arr(mean_coefs_)},
-          {"var_coefs", arr(var_coefs_)},
+          {"mean_targets", json_array(mean_targets_)},
+          {"var_targets", json_array(var_targets_)},
+          {"mean_coefs", json_array(mean_coefs_)},
+          {"var_coefs", json_array(var_coefs_)},
           {"mean_deltas_short", ema(mean_short_)},
           {"mean_deltas_long", ema(mean_long_)},
           {"var_deltas_short", ema(var_short_)},
@@ -181,11 +178,11 @@ json::object TargetController::state() const {
 void TargetController::load_state(const json::object& s) {
   auto ema = [&](Ema& e, const char* k) {
     e.initialised = !s.at(k).is_null();
-    e.value = vec(s.at(k));
+    e.value = json_doubles(s.at(k));
   };
   updates_ = s.at("updates").to_number<int64_t>();
-  mean_coefs_ = vec(s.at("mean_coefs"));
-  var_coefs_ = vec(s.at("var_coefs"));
+  mean_coefs_ = json_doubles(s.at("mean_coefs"));
+  var_coefs_ = json_doubles(s.at("var_coefs"));
   ema(mean_short_, "mean_deltas_short");
   ema(mean_long_, "mean_deltas_long");
   ema(var_short_, "var_deltas_short");

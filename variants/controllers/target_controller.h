@@ -6,13 +6,15 @@
 //             l2:     mean(c_mu) * ||E[g] - mu*||_2 + mean(c_var) * ||Var[g] - var*||_2  (norm over layers)
 //   update    once per optimizer step from the step's gate means and variances: deltas = stat - target feed a
 //             short and a long EMA (beta = 1 - 1/steps, the first update initialises), then the rule moves the
-//             coefficients where |delta| > delta_min, and they are clamped to [coef_min, coef_max].
+//             coefficients where |delta| > delta_min, and then the whole vector is clamped to [coef_min,
+//             coef_max] (as the released code does after every update). Fixed-coefficient controllers (l2) have
+//             neither a dead zone nor a clamp.
 #pragma once
 #include <boost/json/object.hpp>
 #include <string>
 #include <vector>
 
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 
 namespace skipbench {
 
@@ -30,7 +32,9 @@ std::vector<double> make_mean_targets(int64_t n_layers, const boost::json::objec
 std::vector<double> make_var_targets(const std::vector<double>& mean_targets, double delta);
 
 // The options every target controller takes; defaults for the initial coefficients differ by controller.
-std::vector<OptionSpec> target_options(double mean_coef_init, double var_coef_init);
+// adaptive: the coefficients move (adaptive, proportional, PD), so coef_min, coef_max and delta_min exist too;
+// sparsity_variance_l2 keeps its coefficients fixed and refuses them rather than ignore them.
+std::vector<OptionSpec> target_options(double mean_coef_init, double var_coef_init, bool adaptive = true);
 
 class TargetController : public GateController {
  public:

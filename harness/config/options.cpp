@@ -1,5 +1,5 @@
 // options.cpp: see options.h.
-#include "harness/registry/options.h"
+#include "harness/config/options.h"
 
 #include <boost/json.hpp>
 

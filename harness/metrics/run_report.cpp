@@ -1,5 +1,5 @@
 // run_report.cpp: see run_report.h.
-#include "reports/run_report.h"
+#include "harness/metrics/run_report.h"
 
 #include <boost/json.hpp>
 

@@ -1,5 +1,5 @@
 // gate_controller.cpp: see gate_controller.h.
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 
 #include <torch/torch.h>
 

@@ -1,5 +1,5 @@
 // commands.cpp: see commands.h.
-#include "harness/cli/commands.h"
+#include "cli/commands.h"
 
 #include <torch/torch.h>
 
@@ -12,7 +12,7 @@
 #include "harness/common/error.h"
 #include "harness/common/json_io.h"
 #include "harness/config/config.h"
-#include "harness/cli/data_commands.h"
+#include "cli/data_commands.h"
 #include "harness/common/fs.h"
 #include "harness/data/embedded_corpus.h"
 #include "harness/data/synthetic.h"
@@ -21,9 +21,9 @@
 #include "harness/train/checkpoint.h"
 #include "harness/train/evaluate.h"
 #include "harness/registry/variant_registry.h"
-#include "harness/train/gate_controller.h"
+#include "harness/registry/gate_controller.h"
 #include "harness/train/trainer.h"
-#include "profiling/flops.h"
+#include "harness/model/flops.h"
 #include "profiling/profile_session.h"
 #include "reports/regress.h"
 
@@ -172,13 +172,21 @@ int cmd_suite_status(const std::string& dir) {
   return 0;
 }
 
-int cmd_regress(const std::string& baseline, const std::string& dir, bool update) {
+int cmd_regress(const std::string& baseline, const std::string& dir, bool update, const std::string& mode,
+                const BaselineOptions& bo) {
   if (update) {
-    write_file_atomic(baseline, pretty_json(make_baseline(dir, {})));
+    const auto doc = make_baseline(dir, bo);
+    write_file_atomic(baseline, pretty_json(doc));
     std::cout << "baseline written: " << baseline << " (from " << dir << ")\n";
+    if (doc.at("tolerance").is_object())
+      std::cout << "tolerance mode: " << json::serialize(doc.at("tolerance").at("values")) << " from max |diff| "
+                << json::serialize(doc.at("tolerance").at("derived_from").at("max_abs_diff")) << "\n";
+    else
+      std::cout << "no --spread given: the baseline has an exact mode only (other machine types are refused)\n";
     return 0;
   }
-  return regress(baseline, dir, std::cout) > 0 ? 1 : 0;
+  if (!bo.spread_dirs.empty()) throw Error("--spread: only with --update (it measures the tolerances of a new baseline)");
+  return regress(baseline, dir, std::cout, parse_regress_mode(mode)) > 0 ? 1 : 0;
 }
 
 int cmd_data_synth(const data::SynthOptions& o, const std::string& out) {
@@ -253,6 +261,15 @@ int run_cli(int argc, char** argv) {
   regress_cmd->add_option("--baseline", baseline, "baseline JSON (reports/baselines/*.json)")->required();
   regress_cmd->add_option("dir", report_dir, "suite output directory")->required();
   regress_cmd->add_flag("--update", update_baseline, "write the baseline from DIR instead of comparing");
+  std::string regress_mode = "auto";
+  BaselineOptions baseline_opts;
+  regress_cmd->add_option("--mode", regress_mode,
+                          "auto (exact on the baseline's machine type, else tolerance), exact, or tolerance")
+      ->capture_default_str();
+  regress_cmd->add_option("--spread", baseline_opts.spread_dirs,
+                          "with --update: the same suite run on other kernels; tolerances = factor x its largest "
+                          "difference from DIR (repeatable)");
+  regress_cmd->add_option("--spread-factor", baseline_opts.factor, "with --update: the factor")->capture_default_str();
 
   ProfileOptions po;
   bool no_cupti = false;
@@ -304,7 +321,7 @@ int run_cli(int argc, char** argv) {
                                             {"profile", out + "/profile.json"}});
       return 0;
     }
-    if (*regress_cmd) return cmd_regress(baseline, report_dir, update_baseline);
+    if (*regress_cmd) return cmd_regress(baseline, report_dir, update_baseline, regress_mode, baseline_opts);
     if (*variants_cmd) return cmd_variants();
     if (*flops_cmd) return cmd_flops(config, sets, mode, sparsity);
     if (*embed_cmd) return cmd_data_embed(source, data_out);

@@ -1,6 +1,6 @@
 // data_commands.cpp: see data_commands.h. The options live in a shared state object so the returned function can
 // run whichever subcommand CLI11 parsed; the work is in harness/data/prepare.{h,cpp}.
-#include "harness/cli/data_commands.h"
+#include "cli/data_commands.h"
 
 #include <iostream>
 #include <memory>

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "harness/config/config.h"
-#include "harness/registry/options.h"
+#include "harness/config/options.h"
 
 namespace skipbench {
 

@@ -1,5 +1,5 @@
 // flops.cpp: see flops.h. The reference functions follow estimate_flops.py term by term (re-derived, not copied).
-#include "profiling/flops.h"
+#include "harness/model/flops.h"
 
 #include <boost/json.hpp>
 #include <cmath>

@@ -1,0 +1,82 @@
+// run.h: the trainer's one Run object (internal to harness/train; the public entry point is train() in
+// trainer.h). It holds everything a training run needs; the part marked "checkpointed" is what a checkpoint
+// saves, so a resumed run continues bit-identically. Its member functions are split by concern:
+//   trainer.cpp         set-up and validation, the training loop, one optimizer step, validation
+//   run_checkpoint.cpp  save and resume (checkpoint/ and the metrics.jsonl of the steps before it)
+//   run_record.cpp      the run.json document
+#pragma once
+#include <torch/types.h>
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/config/config.h"
+#include "harness/data/loader.h"
+#include "harness/metrics/run_report.h"
+#include "harness/model/transformer.h"
+#include "harness/registry/gate_controller.h"
+#include "harness/registry/variant_registry.h"
+#include "harness/train/autocast.h"
+#include "harness/train/budget.h"
+#include "harness/train/evaluate.h"
+#include "harness/train/optimizer.h"
+#include "harness/train/progress.h"
+#include "harness/train/schedule.h"
+#include "harness/train/trainer.h"
+
+namespace skipbench::train_detail {
+
+class Run {
+ public:
+  Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts);
+  TrainResult go();
+
+ private:
+  Budget::Spent spent() const { return {step_, flops_standard_, train_seconds_}; }
+  double elapsed() const;  // wall-clock seconds of the whole run, across resumes
+  void train_step();
+  void validate(bool final);
+  void save_checkpoint();
+  bool load_checkpoint();  // true when it resumed
+  void open_metrics(bool resumed);
+  boost::json::object report();
+
+  const Config& cfg_;
+  const TrainConfig& tc_;
+  const ModelConfig& mc_;
+  std::string out_;
+  TrainOptions opts_;
+  const VariantSpec& vspec_;
+  const ControllerSpec& cspec_;
+  boost::json::object vopts_, copts_, resolved_;
+  torch::Device dev_;
+  Precision precision_;
+  std::string sdpa_kernel_;  // the SDPA kernel LibTorch picks for this model's attention (report)
+  std::unique_ptr<data::TokenLoader> train_data_, val_data_, val_labels_;
+  Transformer model_{nullptr};
+  std::unique_ptr<GateController> controller_;
+  std::unique_ptr<GroupedAdamW> optim_;
+  std::unique_ptr<Budget> budget_;
+  LrSchedule sched_{1};
+  std::unique_ptr<MetricsLog> metrics_;
+  Progress progress_{nullptr};
+  int64_t accum_;
+  double tokens_per_step_, dense_step_flops_;
+  std::chrono::steady_clock::time_point t_start_;
+
+  // ---- checkpointed ----
+  int64_t step_ = 0;  // optimizer steps done
+  std::vector<double> train_loss_, train_reg_, train_lr_, step_s_, val_loss_;
+  std::vector<int64_t> val_steps_;
+  double flops_standard_ = 0, flops_reference_ = 0, train_seconds_ = 0, val_seconds_ = 0, prior_elapsed_ = 0;
+  boost::json::object last_train_stats_;
+  // ---- not checkpointed ----
+  EvalResult last_val_;
+  std::string status_ = "completed", failure_;
+  int64_t resumed_from_ = -1;
+};
+
+}  // namespace skipbench::train_detail
