@@ -10,6 +10,7 @@
 #include <map>
 
 #include "harness/common/error.h"
+#include "harness/common/host_memory.h"
 #include "harness/common/json_io.h"
 #include "harness/config/config.h"
 #include "cli/data_commands.h"
@@ -307,6 +308,7 @@ int run_cli(int argc, char** argv) {
     return 2;
   }
   try {
+    configure_host_allocator();  // before the first large tensor (harness/common/host_memory.h)
     if (*train_cmd) return cmd_train(config, sets, out, threads);
     if (*suite_run_cmd) return cmd_suite_run(suite_file, suite_out, jobs, retry_failed, !no_report);
     if (*suite_status_cmd) return cmd_suite_status(suite_out);

@@ -30,7 +30,7 @@ std::unique_ptr<GateController> make(const std::string& name, json::object o, in
 }
 // L = 4, targets (1, .5, .5, 1), var targets (0, .25, .25, 0); these stats give mean deltas (-.1, .3, .005, 0)
 // and variance deltas (0, -.05, 0, 0).
-const GateStepStats kStats{{0.9, 0.8, 0.505, 1.0}, {0.0, 0.2, 0.25, 0.0}};
+const GateStepStats kStats = GateStepStats::from_host({0.9, 0.8, 0.505, 1.0}, {0.0, 0.2, 0.25, 0.0});
 }  // namespace
 
 TEST(Targets, LinspaceOverTheFirstHalfMirrored) {
@@ -53,14 +53,14 @@ TEST(Targets, LinspaceOverTheFirstHalfMirrored) {
 
 TEST(Ema, FirstUpdateInitialisesThenBlends) {
   Ema e(10);  // beta 0.9
-  e.update({1.0, 2.0});
-  expect_near(e.value, {1.0, 2.0});
-  e.update({2.0, 0.0});
-  expect_near(e.value, {1.1, 1.8});
+  e.update(torch::tensor(std::vector<double>{1.0, 2.0}, torch::kFloat64));
+  expect_near(host_vector(e.value), {1.0, 2.0});
+  e.update(torch::tensor(std::vector<double>{2.0, 0.0}, torch::kFloat64));
+  expect_near(host_vector(e.value), {1.1, 1.8});
   Ema latest(1);  // beta 0: the latest value
-  latest.update({3.0});
-  latest.update({5.0});
-  expect_near(latest.value, {5.0});
+  latest.update(torch::tensor(std::vector<double>{3.0}, torch::kFloat64));
+  latest.update(torch::tensor(std::vector<double>{5.0}, torch::kFloat64));
+  expect_near(host_vector(latest.value), {5.0});
 }
 
 TEST(Proportional, StepsByMultiplierTimesDeltaOutsideTheDeadZone) {
@@ -115,7 +115,7 @@ TEST(ProportionalDerivative, UpdatesOnlyWhileTheErrorGrowsAwayFromTarget) {
   expect_near(json_doubles(c->state().at("mean_coefs")), {0, 0, 0, 0});
   // deltas (-.2, .1, .005, 0): short EMA = delta; long = .9*old + .1*new = (-.11, .28, ...)
   // derivative (-.09, -.18): delta*deriv = (.018 > 0: update; -.018: none)
-  c->update({{0.8, 0.6, 0.505, 1.0}, {0.0, 0.2, 0.25, 0.0}});
+  c->update(GateStepStats::from_host({0.8, 0.6, 0.505, 1.0}, {0.0, 0.2, 0.25, 0.0}));
   expect_near(json_doubles(c->state().at("mean_coefs")), {-0.02, 0.0, 0.0, 0.0}, 1e-12);
   expect_near(json_doubles(c->state().at("mean_deltas_long")), {-0.11, 0.28, 0.005, 0.0}, 1e-12);
 }
@@ -142,7 +142,7 @@ TEST(Controllers, StateRoundTripContinuesIdentically) {
   for (const char* name : {"adaptive", "proportional", "proportional_derivative", "sparsity_variance_l2"}) {
     auto a = make(name, opts({}));
     a->update(kStats);
-    a->update({{0.7, 0.9, 0.6, 0.95}, {0.1, 0.1, 0.1, 0.1}});
+    a->update(GateStepStats::from_host({0.7, 0.9, 0.6, 0.95}, {0.1, 0.1, 0.1, 0.1}));
     auto b = make(name, opts({}));
     b->load_state(a->state());
     EXPECT_EQ(json::serialize(a->state()), json::serialize(b->state())) << name;

@@ -1,7 +1,9 @@
 // test_gpu_step.cpp: GPU-only checks of the CUDA training step; each skips with its reason where no CUDA device
 // is present (their CPU twins: test_precision.cpp, test_optimizer.cpp, AttentionSdpa.* in test_model_blocks.cpp).
-//   - a micro-batch (pinned batch copy, bf16 forward, loss, controller term, backward, gate statistics) and the
-//     fused optimizer step make no host synchronisation (CUDA sync-debug mode set to error);
+//   - the trainer's real step (train() with TrainOptions::queue_guard) is queued without a host synchronisation
+//     until its one read (CUDA sync-debug mode set to error), and so are its pieces on their own: a micro-batch
+//     (pinned batch copy, bf16 forward, loss, controller term, backward, gate statistics), the controller's
+//     update from device statistics and the fused optimizer step;
 //   - the SDPA kernels LibTorch offers agree with the math path under bf16, values and gate gradients;
 //   - peak device memory is reported.
 #include <gtest/gtest.h>
@@ -14,6 +16,7 @@
 #include "harness/registry/gate_controller.h"
 #include "harness/train/gate_stats.h"
 #include "harness/train/optimizer.h"
+#include "harness/train/trainer.h"
 #include "profiling/device_memory.h"
 #include "tests/test_util.h"
 
@@ -34,9 +37,37 @@ struct SyncIsAnError {  // CUDA sync-debug mode: any synchronising call throws w
 };
 #endif
 
+TEST(GpuStep, TheTrainersStepIsQueuedWithoutWaitingForTheDevice) {
+  SKIP_WITHOUT_CUDA();
+#ifdef SKIPBENCH_WITH_CUDA
+  // The trainer's real step (train(), bf16, fused AdamW, the paper's proportional controller, gradient
+  // accumulation): from its start until its work is queued, any host synchronisation throws (CUDA sync-debug
+  // mode), which fails the run. Only the step's one read, after that window, may wait.
+  skipbench::testing::TempDir dir;
+  auto cfg = skipbench::testing::small_run_config(dir, "skip_middle", 4);
+  cfg.train.device = "cuda";
+  cfg.train.precision = "bf16";
+  cfg.train.micro_batch_size = cfg.train.batch_size / 2;
+  cfg.train.controller = {"proportional", {{"mean_target_start", 1.0}, {"mean_target_end", 0.5}}};
+  cfg.resolved["train"].as_object()["controller"] = boost::json::object{
+      {"name", "proportional"}, {"options", boost::json::object{{"mean_target_start", 1.0}, {"mean_target_end", 0.5}}}};
+  int64_t guarded = 0;
+  TrainOptions opts;
+  opts.queue_guard = [&guarded]() -> std::shared_ptr<void> {
+    ++guarded;
+    return std::make_shared<SyncIsAnError>();
+  };
+  TrainResult r;
+  ASSERT_NO_THROW(r = train(cfg, "", opts));
+  EXPECT_EQ(r.status, "completed");
+  EXPECT_EQ(guarded, 3) << "every step but the first (lazy initialisation) runs under the guard";
+#endif
+}
+
 TEST(GpuStep, AMicroBatchAndTheFusedOptimizerStepNeverWaitForTheDevice) {
   SKIP_WITHOUT_CUDA();
 #ifdef SKIPBENCH_WITH_CUDA
+  // The pieces on their own (a smaller window than the trainer test above, for pinpointing a regression).
   skipbench::testing::TempDir dir;
   auto cfg = skipbench::testing::small_run_config(dir, "skip_middle", 2);
   const torch::Device dev(torch::kCUDA);
@@ -69,6 +100,8 @@ TEST(GpuStep, AMicroBatchAndTheFusedOptimizerStepNeverWaitForTheDevice) {
     SyncIsAnError guard;
     EXPECT_NO_THROW(micro_batch());
     EXPECT_NO_THROW(micro_batch());
+    auto [mean, var] = stats.gate_mean_var_device();
+    EXPECT_NO_THROW(controller->update({mean, var}));
     EXPECT_NO_THROW(opt.step(1.0));
   }
   EXPECT_GT(stats.tokens(), 0);

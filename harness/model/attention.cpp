@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "harness/common/error.h"
+#include "harness/model/fused_cpu.h"
 
 namespace skipbench {
 
@@ -73,11 +74,20 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& r
 }
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::project_qkv(const torch::Tensor& x,
-                                                                                   const RopeTables& rope) {
+                                                                                   const RopeTables& rope,
+                                                                                   double q_scale) {
   const auto B = x.size(0), T = x.size(1);
-  auto q = apply_rope(wq(x).view({B, T, n_heads, head_dim}), rope).transpose(1, 2);     // [B, H, T, hd]
-  auto k = apply_rope(wk(x).view({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);  // [B, Hkv, T, hd]
-  auto v = wv(x).view({B, T, n_kv_heads, head_dim}).transpose(1, 2);
+  torch::Tensor xq, xk, xv;
+  if (fused::applies(x)) {  // one [dim -> (H + 2 Hkv) hd] product; its backward is one product for x, too
+    auto qkv = torch::nn::functional::linear(x, torch::cat({wq->weight, wk->weight, wv->weight}));
+    auto parts = qkv.split_with_sizes({n_heads * head_dim, n_kv_heads * head_dim, n_kv_heads * head_dim}, -1);
+    xq = parts[0], xk = parts[1], xv = parts[2];
+  } else {
+    xq = wq(x), xk = wk(x), xv = wv(x);
+  }
+  auto q = apply_rope(xq.reshape({B, T, n_heads, head_dim}), rope, q_scale).transpose(1, 2);  // [B, H, T, hd]
+  auto k = apply_rope(xk.reshape({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);        // [B, Hkv, T, hd]
+  auto v = xv.reshape({B, T, n_kv_heads, head_dim}).transpose(1, 2);
   if (n_kv_heads != n_heads) {  // grouped-query attention: each kv head serves n_heads / n_kv_heads query heads
     const auto rep = n_heads / n_kv_heads;
     k = k.repeat_interleave(rep, 1);
@@ -148,9 +158,9 @@ torch::Tensor AttentionImpl::sdpa_masked(const torch::Tensor& q, const torch::Te
 }
 
 torch::Tensor AttentionImpl::forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask) {
-  auto [q, k, v] = project_qkv(x, rope);
-  auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32) / std::sqrt(static_cast<double>(head_dim));
-  scores = scores + mask;
+  auto [q, k, v] = project_qkv(x, rope, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // q / sqrt(hd)
+  auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32);
+  scores.add_(mask);  // in place: the product's backward needs q and k, not the scores
   auto probs = torch::softmax(scores, -1);
   if (keep_probs) last_probs = probs.detach();
   auto out = torch::matmul(probs.to(v.scalar_type()), v);  // [B, H, T, hd]

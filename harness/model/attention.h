@@ -52,7 +52,11 @@ class AttentionImpl : public torch::nn::Module {
 
  private:
   // q, k, v as [B, H, T, hd] after RoPE, kv heads repeated for grouped-query attention
-  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project_qkv(const torch::Tensor& x, const RopeTables& rope);
+  // q, k, v as [B, H, T, hd] (kv heads repeated for GQA), RoPE applied; q is also multiplied by q_scale (the math
+  // path folds 1/sqrt(hd) into q's rotation instead of dividing the T x T scores). One matrix product for all
+  // three projections where the fused CPU kernels apply (fp32 CPU), else three.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project_qkv(const torch::Tensor& x, const RopeTables& rope,
+                                                                      double q_scale = 1.0);
   // the key gate through SDPA: folded into an extra Q/K channel, or as a dense additive mask
   torch::Tensor sdpa_folded(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                             const torch::Tensor& gate);

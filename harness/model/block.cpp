@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "harness/model/fused_cpu.h"
 #include "profiling/ranges.h"
 
 namespace skipbench {
@@ -24,18 +25,18 @@ template <typename Attend>
 torch::Tensor BlockImpl::sublayers(const torch::Tensor& x, const torch::Tensor& gate, Attend&& attend) {
   const bool sandwich = scheme == NormScheme::sandwich;
   auto g = gate.defined() ? gate.unsqueeze(-1).to(x.scalar_type()) : torch::Tensor();
-  auto scaled = [&](torch::Tensor y) { return g.defined() ? g * y : y; };
+  // residual + g * PostNorm(y): one fused kernel where it applies (fused_cpu.h); pre-LN: residual + g * y
+  auto add = [&](const torch::Tensor& res, const torch::Tensor& y, RMSNorm& post) {
+    if (sandwich) return fused::gated_residual_norm(res, y, post->weight, gate, post->eps);
+    return res + (g.defined() ? g * y : y);
+  };
   torch::Tensor h;
   {
     prof::Range r("attention");
-    auto a = attend(pre_attention_norm(x));
-    if (sandwich) a = post_attention_norm(a);
-    h = x + scaled(a);
+    h = add(x, attend(pre_attention_norm(x)), post_attention_norm);
   }
   prof::Range r("ffn");
-  auto f = feed_forward(pre_feed_forward_norm(h));
-  if (sandwich) f = post_feed_forward_norm(f);
-  return h + scaled(f);
+  return add(h, feed_forward(pre_feed_forward_norm(h)), post_feed_forward_norm);
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,

@@ -3,16 +3,15 @@
 
 #include <torch/torch.h>
 
+#include "harness/model/fused_cpu.h"
+
 namespace skipbench {
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
   weight = register_parameter("weight", torch::ones({dim}));
 }
 
-torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-  auto xf = x.to(torch::kFloat32);
-  auto y = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
-  return y.to(x.scalar_type()) * weight;
-}
+// fp32 CPU: one fused kernel forward and backward; elsewhere x * rsqrt(mean(x^2) + eps) in fp32, cast back, * w
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) { return fused::rms_norm(x, weight, eps); }
 
 }  // namespace skipbench

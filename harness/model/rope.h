@@ -14,6 +14,7 @@ RopeTables rope_tables(int64_t seq_len, int64_t head_dim, double theta, const to
 
 // x: [B, T, H, head_dim]; row t of x uses row t of the tables, which are [T, hd/2] for the whole batch or
 // [B, T, hd/2] per sequence (gathered rows keep tokens at their original positions).
-torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& tables);
+// scale multiplies the result (folded into the rotation: no extra pass).
+torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& tables, double scale = 1.0);
 
 }  // namespace skipbench

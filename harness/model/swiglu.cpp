@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "harness/model/fused_cpu.h"
+
 namespace skipbench {
 
 SwiGLUImpl::SwiGLUImpl(int64_t dim, int64_t hidden) {
@@ -12,6 +14,6 @@ SwiGLUImpl::SwiGLUImpl(int64_t dim, int64_t hidden) {
   w3 = register_module("w3", torch::nn::Linear(LinearOptions(dim, hidden).bias(false)));
 }
 
-torch::Tensor SwiGLUImpl::forward(const torch::Tensor& x) { return w2(torch::silu(w1(x)) * w3(x)); }
+torch::Tensor SwiGLUImpl::forward(const torch::Tensor& x) { return w2(fused::swiglu(w1(x), w3(x))); }
 
 }  // namespace skipbench

@@ -47,6 +47,15 @@ torch::Tensor device_vector(const std::vector<double>& values, const torch::Tens
   return host.pin_memory().to(like.device(), like.scalar_type(), /*non_blocking=*/true);
 }
 
+std::vector<double> host_vector(const torch::Tensor& t) {
+  auto h = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  return {h.data_ptr<double>(), h.data_ptr<double>() + h.numel()};
+}
+
+GateStepStats GateStepStats::from_host(const std::vector<double>& mean, const std::vector<double>& var) {
+  return {torch::tensor(mean, torch::kFloat64), torch::tensor(var, torch::kFloat64)};
+}
+
 std::unique_ptr<GateController> build_controller(int64_t n_layers, const PluginConfig& c) {
   const auto& spec = ControllerRegistry::instance().get(c.name);
   return spec.build(n_layers, resolve_options(spec.name, spec.options, c.options, "train.controller.options"));

@@ -16,10 +16,13 @@
 
 namespace skipbench {
 
-// Per-layer gate statistics over all tokens of one optimizer step (all micro-batches).
+// Per-layer gate statistics over all tokens of one optimizer step (all micro-batches), as fp64 [L] tensors on the
+// model's device: a controller updates from them without the host reading them, so a whole training step can be
+// queued on a GPU before its one read.
 struct GateStepStats {
-  std::vector<double> mean;  // E[g] per layer
-  std::vector<double> var;   // E[g^2] - E[g]^2 per layer
+  torch::Tensor mean;  // E[g] per layer
+  torch::Tensor var;   // E[g^2] - E[g]^2 per layer
+  static GateStepStats from_host(const std::vector<double>& mean, const std::vector<double>& var);  // tests
 };
 
 class GateController {
@@ -27,9 +30,11 @@ class GateController {
   virtual ~GateController() = default;
   // Regularisation term for one micro-batch; gates: L tensors [B, T]. Returns a 0-d tensor (0 when unused).
   virtual torch::Tensor loss(const std::vector<torch::Tensor>& gates) = 0;
-  // Called once per optimizer step, after all micro-batches, before the parameter update.
+  // Called once per optimizer step, after all micro-batches, before the parameter update; device work only (no
+  // read of a device value), so it queues like the rest of the step.
   virtual void update(const GateStepStats& stats) {}
-  // The controller's state (coefficients, targets, EMAs), for metrics.jsonl, run.json and checkpoints.
+  // The controller's state (coefficients, targets, EMAs), for metrics.jsonl, run.json and checkpoints (reads the
+  // device: called after the step's work is queued).
   virtual boost::json::object state() const { return {}; }
   // Restores what state() returned (a resumed run continues with the same coefficients and EMAs).
   virtual void load_state(const boost::json::object& state) {}
@@ -59,8 +64,10 @@ struct RegisterController {
 
 // Host values as a 1-d tensor on the device and in the dtype of `like`, copied without blocking the host (pinned
 // staging buffer and a non-blocking copy on CUDA; a plain copy from pageable memory would synchronise the stream).
-// Controllers build their per-layer coefficient vectors with it inside the training step.
+// Controllers with fixed coefficients build theirs with it once; adaptive ones keep theirs on the device.
 torch::Tensor device_vector(const std::vector<double>& values, const torch::Tensor& like);
+// A 1-d fp64 tensor as host values (a read of the device when it is there).
+std::vector<double> host_vector(const torch::Tensor& t);
 
 std::unique_ptr<GateController> build_controller(int64_t n_layers, const PluginConfig& controller);
 

@@ -73,6 +73,11 @@ void GateStatsAccumulator::sync() const {
   take(resid_acc_, re, 2);
 }
 
+std::pair<torch::Tensor, torch::Tensor> GateStatsAccumulator::gate_mean_var_device() const {
+  auto m = gate_acc_[0] / tokens_;
+  return {m, torch::clamp_min(gate_acc_[1] / tokens_ - m * m, 0.0)};
+}
+
 std::vector<double> GateStatsAccumulator::gate_mean() const {
   sync();
   return gated() ? div(gate_sum_, tokens_) : std::vector<double>(L_, 1.0);

@@ -19,6 +19,9 @@ class GateStatsAccumulator {
   bool gated() const { return gate_acc_.defined(); }
   double tokens() const { return tokens_; }
 
+  // E[g] and E[g^2] - E[g]^2 per layer as fp64 [L] tensors on the device, without reading them (the controller's
+  // update queues with the step); gated models only.
+  std::pair<torch::Tensor, torch::Tensor> gate_mean_var_device() const;
   std::vector<double> gate_mean() const;
   std::vector<double> gate_var() const;
   std::vector<double> zero_fraction() const;  // per layer; all 0 for a dense model

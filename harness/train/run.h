@@ -77,6 +77,7 @@ class Run {
   EvalResult last_val_;
   std::string status_ = "completed", failure_;
   int64_t resumed_from_ = -1;
+  int64_t first_step_ = 0;  // the first step of this invocation (queue_guard skips it: lazy initialisation)
 };
 
 }  // namespace skipbench::train_detail

@@ -5,9 +5,11 @@
 #include <boost/json.hpp>
 
 #include "harness/common/hash.h"
+#include "harness/common/host_memory.h"
 #include "harness/common/json_io.h"
 #include "harness/common/provenance.h"
 #include "harness/model/flops.h"
+#include "harness/model/fused_cpu.h"
 #include "harness/train/run.h"
 #include "profiling/device_memory.h"
 #include "profiling/device_peaks.h"
@@ -113,7 +115,9 @@ json::object Run::report() {
                                  {"optimizer_impl", to_string(optim_->impl())},
                                  {"attention_impl", mc_.attention_impl},
                                  {"sdpa_backend", tc_.sdpa_backend},
-                                 {"sdpa_kernel", sdpa_kernel_}}},
+                                 {"sdpa_kernel", sdpa_kernel_},
+                                 {"host_allocator", host_allocator_mode()},
+                                 {"fused_cpu_kernels", dev_.is_cpu() && fused::enabled() && precision_ == Precision::fp32}}},
   };
   if (!failure_.empty()) report["failure"] = failure_;
   return report;

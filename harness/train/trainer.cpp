@@ -106,6 +106,7 @@ TrainResult Run::go() {
   t_start_ = std::chrono::steady_clock::now();
   if (!out_.empty()) fs::make_dirs(out_);
   const bool resumed = load_checkpoint();
+  first_step_ = step_;
   open_metrics(resumed);
   std::ostringstream head;
   head << "skipbench train: " << vspec_.name << " (" << cspec_.name << " controller), " << mc_.n_layers
@@ -152,6 +153,7 @@ void Run::train_step() {
   StepTimer timer;
   timer.start();
   prof::Range step_range("step");
+  std::shared_ptr<void> queue_guard = step_ > first_step_ && opts_.queue_guard ? opts_.queue_guard() : nullptr;
   // residual-stream norms are a metric only: computed on the steps whose record is logged (every log_every)
   model_->record_residual_norms = step_ % tc_.log_every == 0;
   GateStatsAccumulator stats(mc_.n_layers, tc_.zero_eps);
@@ -186,6 +188,16 @@ void Run::train_step() {
     }
     stats.add(out);
   }
+  {
+    prof::Range r("optimizer");
+    if (stats.gated()) {  // from device statistics: queued, not read
+      auto [mean, var] = stats.gate_mean_var_device();
+      controller_->update({mean, var});
+    }
+    optim_->step(sched_.factor(budget_->schedule_position(spent())));
+    optim_->zero_grad();
+  }
+  queue_guard.reset();  // everything of this step is queued; now its one read
   double ce_sum = 0, reg_sum = 0;
   {
     prof::Range r("metrics");
@@ -194,16 +206,12 @@ void Run::train_step() {
     reg_sum = reg_acc.defined() ? host[1].item<double>() : 0.0;
   }
   const double ce_mean = ce_sum / static_cast<double>(accum_);
+  // Divergence is seen after this step's update was queued (checking before it would make the host wait for the
+  // device mid-step): a diverged run's weights include its non-finite step. Its loss is not recorded.
   if (!std::isfinite(ce_mean)) {
     status_ = "diverged";
     failure_ = "loss became " + std::to_string(ce_mean) + " at step " + std::to_string(step_);
     return;
-  }
-  {
-    prof::Range r("optimizer");
-    if (stats.gated()) controller_->update({stats.gate_mean(), stats.gate_var()});
-    optim_->step(sched_.factor(budget_->schedule_position(spent())));
-    optim_->zero_grad();
   }
   const double dt = timer.stop();
   if (opts_.on_step) opts_.on_step(step_, dt);

@@ -10,6 +10,7 @@
 #pragma once
 #include <boost/json/object.hpp>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -23,6 +24,10 @@ struct TrainOptions {
   int64_t stop_after_steps = 0;      // tests: stop as if killed after this many steps of this invocation
   std::function<void(int64_t step, double seconds)> on_step;  // after each optimizer step (profiling)
   bool skip_final_validation = false;                          // profiling runs measure steps only
+  // Tests: called at the start of every training step but an invocation's first; the object it returns lives
+  // until the step's work is queued, just before its one read of the device (the GPU test makes any host
+  // synchronisation inside that window an error, so it checks the trainer's real step).
+  std::function<std::shared_ptr<void>()> queue_guard;
 };
 
 struct TrainResult {

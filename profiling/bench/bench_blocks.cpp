@@ -82,7 +82,7 @@ void BM_ControllerStep(benchmark::State& state, std::string name, boost::json::o
   auto c = build_controller(L, {name, opts});
   std::vector<torch::Tensor> gates;
   for (int64_t l = 0; l < L; ++l) gates.push_back(torch::rand({16, 128}));
-  GateStepStats stats{std::vector<double>(L, 0.7), std::vector<double>(L, 0.1)};
+  auto stats = GateStepStats::from_host(std::vector<double>(L, 0.7), std::vector<double>(L, 0.1));
   for (auto _ : state) {
     benchmark::DoNotOptimize(c->loss(gates).item<float>());
     c->update(stats);

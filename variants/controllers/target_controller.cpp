@@ -19,13 +19,8 @@ const std::string kWhere = "train.controller.options.";
 
 }  // namespace
 
-void Ema::update(const std::vector<double>& x) {
-  if (!initialised) {
-    value = x;
-    initialised = true;
-    return;
-  }
-  for (size_t i = 0; i < x.size(); ++i) value[i] = beta * value[i] + (1.0 - beta) * x[i];
+void Ema::update(const torch::Tensor& x) {
+  value = value.defined() ? beta * value + (1.0 - beta) * x : x.clone();
 }
 
 std::vector<double> make_mean_targets(int64_t L, const json::object& o) {
@@ -109,12 +104,22 @@ TargetController::TargetController(int64_t L, const json::object& o, Loss loss, 
   if (coef_min_ > coef_max_) throw Error(kWhere + "coef_min: must not exceed coef_max");
   mean_targets_ = make_mean_targets(L, o);
   var_targets_ = make_var_targets(mean_targets_, o.at("var_target_delta").to_number<double>());
-  mean_coefs_.assign(L, o.at("mean_coef_init").to_number<double>());
-  var_coefs_.assign(L, o.at("var_coef_init").to_number<double>());
+  mean_t_ = torch::tensor(mean_targets_, torch::kFloat64);
+  var_t_ = torch::tensor(var_targets_, torch::kFloat64);
+  mean_coefs_ = torch::full({L}, o.at("mean_coef_init").to_number<double>(), torch::kFloat64);
+  var_coefs_ = torch::full({L}, o.at("var_coef_init").to_number<double>(), torch::kFloat64);
+}
+
+void TargetController::to_device(const torch::Device& d) {
+  if (mean_coefs_.device() == d) return;
+  for (auto* t : {&mean_t_, &var_t_, &mean_coefs_, &var_coefs_}) *t = t->to(d);
+  for (auto* e : {&mean_short_, &mean_long_, &var_short_, &var_long_})
+    if (e->initialised()) e->value = e->value.to(d);
 }
 
 torch::Tensor TargetController::loss(const std::vector<torch::Tensor>& gates) {
   if (gates.empty()) return torch::zeros({});
+  to_device(gates[0].device());
   std::vector<torch::Tensor> means, vars;
   for (const auto& g : gates) {
     auto gf = g.to(torch::kFloat32);
@@ -122,53 +127,49 @@ torch::Tensor TargetController::loss(const std::vector<torch::Tensor>& gates) {
     vars.push_back(gf.var());  // unbiased over the micro-batch's tokens, as torch.var((1, 2))
   }
   auto m = torch::stack(means), v = torch::stack(vars);
-  auto t = [&](const std::vector<double>& x) { return device_vector(x, m); };
-  if (loss_ == Loss::linear) return (t(mean_coefs_) * m).mean() + (t(var_coefs_) * v).mean();
-  return t(mean_coefs_).mean() * (m - t(mean_targets_)).norm() + t(var_coefs_).mean() * (v - t(var_targets_)).norm();
+  auto f = [](const torch::Tensor& x) { return x.to(torch::kFloat32); };  // coefficients are constants here
+  if (loss_ == Loss::linear) return (f(mean_coefs_) * m).mean() + (f(var_coefs_) * v).mean();
+  return f(mean_coefs_).mean() * (m - f(mean_t_)).norm() + f(var_coefs_).mean() * (v - f(var_t_)).norm();
 }
 
-void TargetController::step_coefs(std::vector<double>& c, const std::vector<double>& d, const Ema& shrt,
-                                  const Ema& lng) {
-  if (rule_ == Rule::none) return;  // fixed coefficients: no dead zone, no clamp (the options are refused)
-  for (size_t l = 0; l < c.size(); ++l) {
-    if (std::abs(d[l]) > delta_min_) switch (rule_) {  // outside the dead zone
-      case Rule::none: break;
-      case Rule::sign: c[l] += step_ * static_cast<double>((d[l] > 0) - (d[l] < 0)); break;
-      case Rule::proportional: c[l] += step_ * d[l]; break;
-      case Rule::proportional_derivative: {
-        const double deriv = shrt.value[l] - lng.value[l];  // EMAs already include this step's delta
-        if (d[l] * deriv > deriv_min_) c[l] += step_ * d[l];  // only while the error grows away from target
-        break;
-      }
+// The rule on whole vectors: moves where |delta| > delta_min (the dead zone), then the whole vector is clamped.
+torch::Tensor TargetController::step_coefs(const torch::Tensor& c, const torch::Tensor& d, const Ema& shrt,
+                                           const Ema& lng) const {
+  torch::Tensor move;
+  switch (rule_) {
+    case Rule::none: return c;  // fixed coefficients: no dead zone, no clamp (the options are refused)
+    case Rule::sign: move = step_ * torch::sign(d); break;
+    case Rule::proportional: move = step_ * d; break;
+    case Rule::proportional_derivative: {
+      const auto deriv = shrt.value - lng.value;  // EMAs already include this step's delta
+      move = torch::where(d * deriv > deriv_min_, step_ * d, torch::zeros_like(d));  // while the error grows
+      break;
     }
-    // every coefficient, moved or not, as the released code clamps the whole vector after each update (a clamp
-    // range narrowed on resume, or an initial value outside it, is enforced at the first update)
-    c[l] = std::min(std::max(c[l], coef_min_), coef_max_);
   }
+  // every coefficient, moved or not, is clamped, as the released code clamps the whole vector after each update
+  // (a clamp range narrowed on resume, or an initial value outside it, is enforced at the first update)
+  return torch::clamp(torch::where(d.abs() > delta_min_, c + move, c), coef_min_, coef_max_);
 }
 
 void TargetController::update(const GateStepStats& s) {
-  std::vector<double> dm(mean_targets_.size()), dv(var_targets_.size());
-  for (size_t l = 0; l < dm.size(); ++l) {
-    dm[l] = s.mean.at(l) - mean_targets_[l];
-    dv[l] = s.var.at(l) - var_targets_[l];
-  }
+  to_device(s.mean.device());
+  const auto dm = s.mean.to(torch::kFloat64) - mean_t_, dv = s.var.to(torch::kFloat64) - var_t_;
   mean_short_.update(dm);
   mean_long_.update(dm);
   var_short_.update(dv);
   var_long_.update(dv);
-  step_coefs(mean_coefs_, dm, mean_short_, mean_long_);
-  step_coefs(var_coefs_, dv, var_short_, var_long_);
+  mean_coefs_ = step_coefs(mean_coefs_, dm, mean_short_, mean_long_);
+  var_coefs_ = step_coefs(var_coefs_, dv, var_short_, var_long_);
   ++updates_;
 }
 
 json::object TargetController::state() const {
-  auto ema = [](const Ema& e) { return e.initialised ? json_array(e.value) : json::value(nullptr); };
+  auto ema = [](const Ema& e) { return e.initialised() ? json::value(json_array(host_vector(e.value))) : json::value(nullptr); };
   return {{"updates", updates_},
           {"mean_targets", json_array(mean_targets_)},
           {"var_targets", json_array(var_targets_)},
-          {"mean_coefs", json_array(mean_coefs_)},
-          {"var_coefs", json_array(var_coefs_)},
+          {"mean_coefs", json_array(host_vector(mean_coefs_))},
+          {"var_coefs", json_array(host_vector(var_coefs_))},
           {"mean_deltas_short", ema(mean_short_)},
           {"mean_deltas_long", ema(mean_long_)},
           {"var_deltas_short", ema(var_short_)},
@@ -176,13 +177,12 @@ json::object TargetController::state() const {
 }
 
 void TargetController::load_state(const json::object& s) {
-  auto ema = [&](Ema& e, const char* k) {
-    e.initialised = !s.at(k).is_null();
-    e.value = json_doubles(s.at(k));
-  };
+  const auto dev = mean_coefs_.device();
+  auto vec = [&](const char* k) { return torch::tensor(json_doubles(s.at(k)), torch::kFloat64).to(dev); };
+  auto ema = [&](Ema& e, const char* k) { e.value = s.at(k).is_null() ? torch::Tensor() : vec(k); };
   updates_ = s.at("updates").to_number<int64_t>();
-  mean_coefs_ = json_doubles(s.at("mean_coefs"));
-  var_coefs_ = json_doubles(s.at("var_coefs"));
+  mean_coefs_ = vec("mean_coefs");
+  var_coefs_ = vec("var_coefs");
   ema(mean_short_, "mean_deltas_short");
   ema(mean_long_, "mean_deltas_long");
   ema(var_short_, "var_deltas_short");

@@ -4,7 +4,9 @@
 //             the second half (or an explicit list of L/2 values); variance targets mu*(1 - mu*) + delta, >= 0.
 //   loss      linear: mean_l(c_mu,l * E[g_l]) + mean_l(c_var,l * Var[g_l])   (Var unbiased, per micro-batch)
 //             l2:     mean(c_mu) * ||E[g] - mu*||_2 + mean(c_var) * ||Var[g] - var*||_2  (norm over layers)
-//   update    once per optimizer step from the step's gate means and variances: deltas = stat - target feed a
+//   update    once per optimizer step from the step's gate means and variances (device tensors: the update is
+//             queued with the step, no host read; coefficients, targets and EMAs live on the gates' device, fp64):
+//             deltas = stat - target feed a
 //             short and a long EMA (beta = 1 - 1/steps, the first update initialises), then the rule moves the
 //             coefficients where |delta| > delta_min, and then the whole vector is clamped to [coef_min,
 //             coef_max] (as the released code does after every update). Fixed-coefficient controllers (l2) have
@@ -20,10 +22,10 @@ namespace skipbench {
 
 struct Ema {
   double beta = 0;
-  bool initialised = false;
-  std::vector<double> value;
+  torch::Tensor value;  // undefined until the first update
   explicit Ema(double steps = 1) : beta(1.0 - 1.0 / steps) {}
-  void update(const std::vector<double>& x);
+  bool initialised() const { return value.defined(); }
+  void update(const torch::Tensor& x);
 };
 
 // Mean targets for all L layers from the options mean_targets ("auto" or a list/space-separated string of L/2
@@ -49,17 +51,17 @@ class TargetController : public GateController {
   boost::json::object state() const override;
   void load_state(const boost::json::object& state) override;
 
-  const std::vector<double>& mean_coefs() const { return mean_coefs_; }
-  const std::vector<double>& var_coefs() const { return var_coefs_; }
   const std::vector<double>& mean_targets() const { return mean_targets_; }
   const std::vector<double>& var_targets() const { return var_targets_; }
 
  private:
-  void step_coefs(std::vector<double>& coefs, const std::vector<double>& deltas, const Ema& shrt, const Ema& lng);
+  void to_device(const torch::Device& d);  // moves coefficients, targets and EMAs (once, at the first use)
+  torch::Tensor step_coefs(const torch::Tensor& coefs, const torch::Tensor& deltas, const Ema& shrt, const Ema& lng) const;
   Loss loss_;
   Rule rule_;
   double step_, deriv_min_, delta_min_, coef_min_, coef_max_;
-  std::vector<double> mean_targets_, var_targets_, mean_coefs_, var_coefs_;
+  std::vector<double> mean_targets_, var_targets_;  // host copies, for state()
+  torch::Tensor mean_t_, var_t_, mean_coefs_, var_coefs_;  // [L] fp64 on the device
   Ema mean_short_, mean_long_, var_short_, var_long_;
   int64_t updates_ = 0;
 };
