@@ -112,6 +112,7 @@ def main():
     if not os.path.isfile(os.path.join(a.reference_dir, "projects/skip_middle/train/train.py")):
         sys.exit(f"run_cpu_step: no reference export at {a.reference_dir}: bash ci/gpu/fetch_reference.sh")
     variants = a.variants.split(",")
+    commit = results_md.commit()  # at the start: the build being measured
     tokens = SHAPE["batch"] * SHAPE["max_seq_len"]
     fns = {"reference": reference_step_times, "skipbench": skipbench_step_times}
     sides = [("reference", "reference", {}), ("skipbench", "skipbench", {})] + [parse_side(x) for x in a.side]
@@ -135,7 +136,6 @@ def main():
                       for side, _, _ in sides}
         summary[v]["ratio_median"] = statistics.median(ratios)
         summary[v]["ratio_min"], summary[v]["ratio_max"] = min(ratios), max(ratios)
-    commit = results_md.commit()
     doc = {"schema": "skipbench.cpu_step", "date": datetime.date.today().isoformat(), "commit": commit,
            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "threads": a.threads,
            "shape": SHAPE, "rounds": a.rounds, "warmup": a.warmup, "steps": a.steps,
