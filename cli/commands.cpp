@@ -286,6 +286,7 @@ int run_cli(int argc, char** argv) {
   profile_cmd->add_flag("--nvtx", po.nvtx, "emit NVTX ranges (domain skipbench) for Nsight Systems");
   profile_cmd->add_flag("--sync", po.sync, "host timers synchronise the GPU at every range edge");
   profile_cmd->add_flag("--no-cupti", no_cupti, "do not start the CUPTI tracer (e.g. under ncu or nsys)");
+  profile_cmd->add_flag("--ops", po.ops, "also time every operator (self time per ATen op / autograd node)");
 
   data::SynthOptions so;
   std::string synth_out = "data/synthetic";
@@ -316,11 +317,18 @@ int run_cli(int argc, char** argv) {
     if (*profile_cmd) {
       po.cupti = !no_cupti;
       auto rep = run_profile(load_config(config, sets), po, out);
-      std::cout << pretty_json(json::object{{"per_phase_s", rep.at("host_timers").at("per_phase_s")},
-                                            {"per_module_s", rep.at("host_timers").at("per_module_s")},
-                                            {"median_step_s", rep.at("median_step_s")},
-                                            {"cupti", rep.at("cupti")},
-                                            {"profile", out + "/profile.json"}});
+      json::object shown{{"per_phase_s", rep.at("host_timers").at("per_phase_s")},
+                         {"per_module_s", rep.at("host_timers").at("per_module_s")},
+                         {"median_step_s", rep.at("median_step_s")},
+                         {"cupti", rep.at("cupti")},
+                         {"profile", out + "/profile.json"}};
+      if (rep.contains("ops")) {  // the ten most expensive operators, ms per step
+        json::object top;
+        for (const auto& r : rep.at("ops").at("ops").as_array())
+          if (top.size() < 10) top[r.at("name").as_string()] = r.at("ms_per_step");
+        shown["top_ops_ms_per_step"] = top;
+      }
+      std::cout << pretty_json(shown);
       return 0;
     }
     if (*regress_cmd) return cmd_regress(baseline, report_dir, update_baseline, regress_mode, baseline_opts);

@@ -15,6 +15,7 @@
 #include "harness/train/autocast.h"
 #include "harness/train/trainer.h"
 #include "profiling/cupti_tracer.h"
+#include "profiling/op_timer.h"
 #include "profiling/ranges.h"
 #include "profiling/step_timer.h"
 
@@ -78,9 +79,12 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
   prof::reset_timers();
 
   std::vector<double> wall;
+  prof::OpTimer ops;
+  if (o.ops && o.warmup == 0) ops.start();
   auto on_step = [&](int64_t step, double seconds) {
     if (step + 1 == o.warmup) {  // warm-up done: start counting from here
       prof::reset_timers();
+      if (o.ops) ops.start();
       if (cupti_on) {
         torch::cuda::synchronize();
         tracer.stop();
@@ -136,6 +140,7 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
   }
   if (gpu) torch::cuda::synchronize();
   if (cupti_on) tracer.stop();
+  ops.stop();
   auto totals = prof::timer_totals();
   prof::disable();
 
@@ -158,6 +163,7 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
   for (double x : wall) w.push_back(x);
   report["wall_s_per_step"] = w;
   report["median_step_s"] = median_of(wall);
+  if (o.ops) report["ops"] = ops.to_json(o.steps);
   if (cupti_on) {
     auto a = prof::attribute(tracer.records(), tracer.correlations(), prof::paths());
     std::map<std::string, double> gsec;

@@ -5,11 +5,13 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "harness/common/fs.h"
 #include "profiling/attribution.h"
 #include "profiling/cupti_tracer.h"
+#include "profiling/op_timer.h"
 #include "profiling/profile_session.h"
 #include "profiling/ranges.h"
 #include "tests/test_util.h"
@@ -161,6 +163,44 @@ TEST(Profile, CpuTimerPathEndToEnd) {
   EXPECT_EQ(e.at("mode"), "eval_hard_skip");
   EXPECT_GT(e.at("host_timers").at("per_phase_s").at("forward").to_number<double>(), 0.0);
   EXPECT_FALSE(prof::g_active);  // instruments are switched off afterwards
+}
+
+TEST(OpTimer, CountsEveryOperatorWithSelfTimeOnlyWhileRecording) {
+  auto a = torch::randn({64, 64}), b = torch::randn({64, 64});
+  prof::OpTimer t;
+  torch::mm(a, b);  // before start: not counted
+  t.start();
+  for (int i = 0; i < 3; ++i) torch::mm(a, b);
+  torch::matmul(a, b);  // aten::matmul calls aten::mm: its self time excludes the product
+  t.stop();
+  torch::mm(a, b);  // after stop: not counted
+  auto j = t.to_json(/*steps=*/1);
+  std::map<std::string, boost::json::object> by;
+  double sum = 0;
+  for (const auto& r : j.at("ops").as_array()) {
+    by[std::string(r.at("name").as_string())] = r.as_object();
+    sum += r.at("ms_per_step").to_number<double>();
+  }
+  ASSERT_TRUE(by.count("aten::mm") && by.count("aten::matmul"));
+  EXPECT_EQ(by["aten::mm"].at("calls_per_step").to_number<double>(), 4.0);
+  EXPECT_EQ(by["aten::matmul"].at("calls_per_step").to_number<double>(), 1.0);
+  EXPECT_LT(by["aten::matmul"].at("ms_per_step").to_number<double>(), by["aten::mm"].at("ms_per_step").to_number<double>());
+  EXPECT_NEAR(sum, j.at("total_ms_per_step").to_number<double>(), 1e-9);  // self times add up to the total
+}
+
+TEST(Profile, OpsTableOfATrainingStep) {
+  skipbench::testing::TempDir d;
+  Config cfg = skipbench::testing::small_run_config(d, "skip_middle", 1);
+  ProfileOptions o;
+  o.steps = 2;
+  o.warmup = 1;
+  o.ops = true;
+  auto p = run_profile(cfg, o, "");
+  const auto& ops = p.at("ops").at("ops").as_array();
+  bool mm = false;
+  for (const auto& r : ops) mm = mm || r.at("name") == "aten::mm";
+  EXPECT_TRUE(mm) << "a training step's matrix products are listed";
+  EXPECT_GT(p.at("ops").at("total_ms_per_step").to_number<double>(), 0.0);
 }
 
 TEST(CuptiTracer, RecordsKernelsOnAGpu) {

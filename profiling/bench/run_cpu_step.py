@@ -50,6 +50,13 @@ def skipbench_step_times(a, variant, tmp, extra_env=None):
                                                                         "coef_update_multiplier": 1e-3}}
                      if gated else {"name": "none"}},
            "data": {"train": "data/default/train_*.bin", "val": "data/default/val_*.bin"}}
+    for k, v in (extra_env or {}).items():  # set.a.b=value: a config override of this side
+        if k.startswith("set."):
+            *parents, leaf = k[4:].split(".")
+            node = cfg
+            for p in parents:
+                node = node.setdefault(p, {})
+            node[leaf] = json.loads(v) if v[:1] in "0123456789-[{tf" else v
     path = os.path.join(tmp, f"sb-{variant}.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
@@ -77,12 +84,13 @@ def reference_step_times(a, variant, tmp, extra_env=None):
 def env(a, extra=None):
     e = dict(os.environ)
     e["OMP_NUM_THREADS"] = str(a.threads)
-    e.update(extra or {})
+    e.update({k: v for k, v in (extra or {}).items() if not k.startswith("set.")})
     return e
 
 
 def parse_side(text):
-    """NAME=reference|skipbench[:K=V,K=V]: another configuration measured in the same rounds (attribution)."""
+    """NAME=reference|skipbench[:K=V,K=V]: another configuration measured in the same rounds (attribution).
+    K=V are environment variables; for skipbench, set.a.b=V overrides config key a.b (e.g. set.train.precision=bf16)."""
     name, rest = text.split("=", 1)
     kind, _, envs = rest.partition(":")
     if kind not in ("reference", "skipbench"):
@@ -161,10 +169,11 @@ def main():
                          f"({s['ratio_min']:.2f}-{s['ratio_max']:.2f}) |")
         if len(sides) > 2:
             lines += ["", "Other configurations in the same rounds (tokens/s, median over rounds):", "",
-                      "| configuration | side | environment | " + " | ".join(variants) + " |",
+                      "| configuration | side | environment / config | " + " | ".join(variants) + " |",
                       "|---|---|---|" + "---|" * len(variants)]
             for name, kind, extra in sides[2:]:
-                envs = ", ".join(f"`{k}={v}`" for k, v in extra.items()) or "-"
+                envs = ", ".join(f"`{k[4:] + '=' + v if k.startswith('set.') else k + '=' + v}`"
+                                 for k, v in extra.items()) or "-"
                 lines.append(f"| {name} | {kind} | {envs} | " +
                              " | ".join(f"{summary[v][name]:,.0f}" for v in variants) + " |")
         results_md.replace_section(a.results, "cpu-step", device, lines)
