@@ -61,6 +61,7 @@ int render_report(const std::string& dir) {
 }
 
 int cmd_train(const std::string& config, const std::vector<std::string>& sets, const std::string& out, int threads) {
+  if (out.empty()) throw Error("--out: must not be empty (the run directory: run.json, metrics, checkpoints)");
   Config cfg = load_config(config, sets);
   if (threads > 0) torch::set_num_threads(threads);  // a runtime choice (suites pass cores / jobs), not config
   TrainOptions opts;
@@ -110,6 +111,7 @@ int cmd_data_embed(const std::string& source, const std::string& out) {
 
 int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data_glob, const std::string& labels,
              int64_t max_batches) {
+  if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
   auto run = load_run(run_dir);
   Config& cfg = run.config;
   const torch::Device dev = (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
@@ -127,6 +129,7 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   eo.token_analysis = true;
   eo.labels = label_loader.get();
   auto r = evaluate(run.model, loader, cfg, dev, eo);
+  if (!(r.tokens > 0)) throw Error(glob + ": evaluated 0 tokens; nothing written");  // never overwrite a good eval
   json::object o = r.to_json();
   o["schema"] = "skipbench.eval";
   o["schema_version"] = 1;

@@ -76,14 +76,27 @@ struct SuiteSummary {
   json::object doc;  // suite, suite_file, fingerprint, runs
 };
 
-SuiteSummary summarize_suite(const std::string& dir) {
+// A run without run.json: failed (failed.json) or never finished; a regression when compared, refused in a baseline.
+json::object unfinished_run(const std::string& run_dir) {
+  const std::string failed = fs::join(run_dir, "failed.json");
+  if (!fs::exists(failed)) return {{"status", "missing"}, {"reason", "no run.json in " + run_dir}};
+  const auto f = read_json_file(failed);
+  const auto* reason = f.is_object() ? f.as_object().if_contains("reason") : nullptr;
+  return {{"status", "failed"}, {"reason", reason ? *reason : json::value("see " + failed)}};
+}
+
+SuiteSummary summarize_suite(const std::string& dir, bool complete) {
   auto spec = read_json_file(fs::join(dir, "suite.json")).as_object();
   json::object runs, fingerprint;
   for (const auto& rv : spec.at("runs").as_array()) {
     const auto& r = rv.as_object();
     const std::string key = std::string(r.at("name").as_string()) + "/seed" + std::to_string(r.at("seed").to_number<int64_t>());
-    const std::string path = fs::join(fs::join(dir, std::string(r.at("dir").as_string())), "run.json");
-    if (!fs::exists(path)) throw Error(path + ": missing; a baseline needs a complete suite (run `skipbench suite run` first)");
+    const std::string run_dir = fs::join(dir, std::string(r.at("dir").as_string())), path = fs::join(run_dir, "run.json");
+    if (!fs::exists(path)) {
+      if (complete) throw Error(path + ": missing; a baseline needs a complete suite (run `skipbench suite run` first)");
+      runs[key] = unfinished_run(run_dir);
+      continue;
+    }
     auto rep = read_run_report(path);
     if (fingerprint.empty()) fingerprint = fingerprint_of(rep.at("provenance").as_object());
     runs[key] = summarize_run(rep);
@@ -117,23 +130,6 @@ std::map<std::string, double> metric_diffs(const json::object& a, const json::ob
                                            json_doubles(restore_numbers(b.at("zero_fraction")))))}};
 }
 
-// Dotted keys where two JSON values differ (first few), for the config check.
-void diff_keys(const json::value& a, const json::value& b, const std::string& path, std::vector<std::string>& out) {
-  if (out.size() >= 3) return;
-  if (a.is_object() && b.is_object()) {
-    for (const auto& kv : a.as_object()) {
-      const std::string p = path.empty() ? std::string(kv.key()) : path + "." + std::string(kv.key());
-      const auto* o = b.as_object().if_contains(kv.key());
-      if (!o) out.push_back(p + " (missing now)");
-      else diff_keys(kv.value(), *o, p, out);
-    }
-    for (const auto& kv : b.as_object())
-      if (!a.as_object().contains(kv.key())) out.push_back((path.empty() ? "" : path + ".") + std::string(kv.key()) + " (new)");
-    return;
-  }
-  if (a != b) out.push_back(path + ": " + json::serialize(a) + " -> " + json::serialize(b));
-}
-
 std::string tol_text(double t) {
   char b[32];
   std::snprintf(b, sizeof b, "%.3g", t);
@@ -149,14 +145,14 @@ RegressMode parse_regress_mode(const std::string& s) {
 }
 
 json::object make_baseline(const std::string& dir, const BaselineOptions& opts) {
-  auto base = summarize_suite(dir).doc;
+  auto base = summarize_suite(dir, /*complete=*/true).doc;
   json::value tolerance = nullptr;
   if (!opts.spread_dirs.empty()) {
     std::map<std::string, double> worst{{"train_loss", 0.0}, {"val_loss", 0.0}, {"sparsity", 0.0}};
     json::array sources;
     const auto& runs = base.at("runs").as_object();
     for (const auto& sd : opts.spread_dirs) {
-      auto other = summarize_suite(sd).doc;
+      auto other = summarize_suite(sd, /*complete=*/true).doc;
       int64_t compared = 0;
       for (const auto& kv : other.at("runs").as_object()) {
         const auto* b = runs.if_contains(kv.key());
@@ -208,14 +204,14 @@ int regress(const std::string& baseline_path, const std::string& dir, std::ostre
     throw Error(baseline_path + ": baseline schema_version " + json::serialize(base.at("schema_version")) + ", this build reads " +
                 std::to_string(kBaselineVersion) + "; regenerate it: skipbench regress --update --baseline " +
                 baseline_path + " DIR");
-  auto cur = summarize_suite(dir).doc;
+  auto cur = summarize_suite(dir, /*complete=*/false).doc;
   const auto& bruns = base.at("runs").as_object();
   const auto& cruns = cur.at("runs").as_object();
 
   // ---- the data first: other data is not a regression, it is a different experiment ----
   for (const auto& kv : bruns) {
     const auto* c = cruns.if_contains(kv.key());
-    if (!c) continue;
+    if (!c || !c->as_object().contains("data")) continue;  // missing or unfinished: reported below
     const auto& bd = kv.value().at("data").as_object();
     const auto& cd = c->at("data").as_object();
     for (const char* k : {"train_fnv1a64", "val_fnv1a64"})
@@ -293,11 +289,11 @@ int regress(const std::string& baseline_path, const std::string& dir, std::ostre
     }
     const auto& c = cp->as_object();
     if (c.at("status") != b.at("status")) {
-      note(run, "status " + json::serialize(c.at("status")) + ", baseline " + json::serialize(b.at("status")));
+      note(run, "status " + json::serialize(c.at("status")) + ", baseline " + json::serialize(b.at("status")) +
+                    (c.contains("reason") ? " (" + json::serialize(c.at("reason")) + ")" : ""));
       continue;
     }
-    std::vector<std::string> cfg_diff;
-    diff_keys(b.at("config"), c.at("config"), "", cfg_diff);
+    const auto cfg_diff = json_diff(b.at("config"), c.at("config"));
     if (!cfg_diff.empty()) {
       std::string msg = "config differs from the baseline's (a changed suite needs a new baseline):";
       for (const auto& d : cfg_diff) msg += " " + d + ";";

@@ -44,4 +44,12 @@ check negative_steps "train.steps: must be > 0" train --config configs/tiny.json
 check odd_layers "even number of layers" train --config configs/tiny.json "${small[@]}" --set model.n_layers=3
 check vocab "token id 199" train --config configs/tiny.json "${small[@]}" --set model.vocab_size=100
 check bad_flops_mode "unknown FLOPs mode" flops --config configs/tiny.json --mode palm
+check non_finite_lr "train.optimizer.default.lr: must be a finite number" train --config configs/tiny.json "${small[@]}" --set train.optimizer.default.lr=1e999
+check non_finite_option "variant.options.sparsity: must be a finite number" train --config configs/tiny.json "${small[@]}" --set variant.name=forced_skip --set variant.options.sparsity=-1e999
+check empty_out "--out: must not be empty" train --config configs/tiny.json --out "" --set model.dim=32 --set train.steps=1
+check synth_lookback "--lookback: must be >= --span-max" data synth --out "$tmp/out" --lookback 0
+"$bin" data synth --out "$tmp/syn" >/dev/null 2>&1 || echo "FAIL data synth"
+check labels_length "data.val_labels: .* labels for .* validation tokens" train --config configs/tiny.json "${small[@]}" \
+  --set "data.train=$tmp/syn/train_*.bin" --set "data.val=$tmp/syn/val_*.bin" --set "data.val_labels=$tmp/syn/train_labels_*.bin"
+check eval_negative_batches "--max-batches: must be >= 0" eval --run "$tmp/nope" --max-batches -3
 exit $((fails > 0))

@@ -22,6 +22,8 @@ write variant.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"steps\", 
   \"groups\": [{\"name\": \"d\", \"variant\": \"densest\"}]}"
 write budget.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"tokens\", \"value\": 0}, \"seeds\": [0],
   \"groups\": [{\"name\": \"d\", \"variant\": \"dense\"}]}"
+write tinybudget.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"tokens\", \"value\": 100}, \"seeds\": [0],
+  \"groups\": [{\"name\": \"d\", \"variant\": \"dense\"}]}"
 write dup.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"steps\", \"value\": 4}, \"seeds\": [0],
   \"groups\": [{\"name\": \"d\", \"variant\": \"dense\"}, {\"name\": \"d\", \"variant\": \"skip_middle\"}]}"
 write badkey.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"steps\", \"value\": 4}, \"seeds\": [0],
@@ -38,6 +40,7 @@ check emptygrid.json "groups\[0\].grid.model.n_layers: expected a non-empty list
 check variant.json "groups\[0\].variant: .*unknown variant 'densest'"
 check budget.json "budget.value: expected a number > 0"
 check dup.json "duplicate run name 'd'"
+check tinybudget.json "budget.value: 100 tokens is less than one step (128 tokens"
 check badkey.json "groups\[0\].set: model.nlayers: unknown key"
 
 # a real suite: 2 groups x 2 seeds, 12 steps, checkpoints every 2 steps
@@ -68,6 +71,48 @@ for run in ("dense/seed0", "dense/seed1", "gated/seed0", "gated/seed1"):
     assert ra["val_curve"] == rb["val_curve"], run
 print("ok   killed suite resumed; curves identical to the uninterrupted suite")
 PY
+
+# kill -9 of the suite process alone: its trainer dies with it (parent-death signal), never trains twice
+setsid "$bin" suite run "$tmp/s.json" --out "$tmp/parent" --no-report >/dev/null 2>&1 &
+spid=$!
+for _ in $(seq 1 200); do [[ -f "$tmp/parent/runs/gated/seed0/checkpoint/state.json" ]] && break; sleep 0.05; done
+kill -9 "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+gone=0
+for _ in $(seq 1 100); do
+  "$bin" suite status "$tmp/parent" | grep -q " running " || { gone=1; break; }
+  sleep 0.05
+done
+[[ $gone == 1 ]] || fail "the trainer outlived its killed suite"
+"$bin" suite run "$tmp/s.json" --out "$tmp/parent" --no-report >/dev/null 2>&1 || fail "resume after killing the suite alone"
+python3 - "$tmp/whole" "$tmp/parent" <<'PY' || fail "curves after killing the suite alone differ"
+import json, sys
+for run in ("dense/seed0", "dense/seed1", "gated/seed0", "gated/seed1"):
+    ra = json.load(open(f"{sys.argv[1]}/runs/{run}/run.json")); rb = json.load(open(f"{sys.argv[2]}/runs/{run}/run.json"))
+    assert ra["train_curve"]["loss"] == rb["train_curve"]["loss"], run
+    lines = [l for l in open(f"{sys.argv[2]}/runs/{run}/metrics.jsonl") if '"kind":"train"' in l]
+    assert len(lines) == 12, (run, len(lines))  # every step exactly once
+print("ok   suite killed alone: its trainer died with it; resumed curves identical, metrics complete")
+PY
+
+# one trainer per run directory: a second one refuses while the first holds the lock
+mkdir -p "$tmp/locked"
+flock "$tmp/locked/train.lock" sleep 20 &
+lpid=$!
+sleep 0.3
+"$bin" train --config configs/tiny.json --set train.steps=2 --set model.n_layers=2 --set model.dim=32 \
+  --set model.max_seq_len=32 --set train.batch_size=4 --set train.micro_batch_size=4 --out "$tmp/locked" \
+  >/dev/null 2>"$tmp/e"; rc=$?
+kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+if [[ $rc -ne 2 ]] || ! grep -q "train.lock: another skipbench process.* is training in" "$tmp/e" || [[ -e "$tmp/locked/metrics.jsonl" ]]; then
+  fail "a second trainer on a locked directory: rc=$rc"; cat "$tmp/e"
+else echo "ok   a second trainer refuses a run directory in use: $(cut -c1-120 "$tmp/e")"; fi
+
+# a changed suite is refused in the same output directory, naming the run and the key
+sed 's/"train.threads": 1}/"train.threads": 1, "train.warmup_frac": 0.2}/' "$tmp/s.json" > "$tmp/s2.json"
+"$bin" suite run "$tmp/s2.json" --out "$tmp/whole" --no-report >/dev/null 2>"$tmp/e"; rc=$?
+if [[ $rc -ne 2 ]] || ! grep -q "run dense seed 0 was resolved from another config (train.warmup_frac: 0.1 -> 0.2)" "$tmp/e"; then
+  fail "a changed suite was not refused: rc=$rc"; cat "$tmp/e"
+else echo "ok   a changed suite is refused: $(cut -c1-160 "$tmp/e")"; fi
 
 # regress against its own baseline passes; against a doctored baseline it fails with exit 1
 "$bin" regress --baseline "$tmp/base.json" "$tmp/whole" --update >/dev/null || fail "baseline update"

@@ -127,6 +127,16 @@ PY
 [[ $rc -eq 1 ]] && grep -q "zero fraction by layer: 4 values, baseline 3" "$tmp/r" || { fail "a shorter zero-fraction list passed"; cat "$tmp/r"; }
 echo "ok   a list of another length is a regression"
 
+# a failed run is a regression (exit 1, the table still printed), not an error
+cp -r "$tmp/clean" "$tmp/failedrun"
+rm "$tmp/failedrun/runs/gated/seed0/run.json"
+echo '{"reason": "loss became nan at step 3", "exit_code": 3}' > "$tmp/failedrun/runs/gated/seed0/failed.json"
+"$bin" regress --baseline "$tmp/base.json" "$tmp/failedrun" >"$tmp/r" 2>&1; rc=$?
+if [[ $rc -ne 1 ]] || ! grep -q 'gated/seed0: status "failed", baseline "completed" ("loss became nan at step 3")  REGRESSION' "$tmp/r" \
+   || ! grep -q '^dense/seed0 .*train loss' "$tmp/r"; then
+  fail "a failed run: rc=$rc"; cat "$tmp/r"
+else echo "ok   a failed run is a regression, the other runs still compared"; fi
+
 # ---- other data: an error naming the data, not a regression ----
 "$py" - "$tmp/base.json" "$tmp/data.json" <<'PY'
 import json, sys

@@ -157,14 +157,17 @@ check(all(c["verdict"] == "inconclusive" for c in r["claims"]), "pending-only: e
 sys.exit(1 if errors else 0)
 PY
 
-# ---- a run still being written (running.pid names a live process: this shell), a torn last metrics line;
-#      and an interrupted one (metrics.jsonl, no live pid): pending with its progress
+# ---- a run still being written (a process holds its train.lock: flock, here), a torn last metrics line;
+#      and an interrupted one (metrics.jsonl, a lock file nobody holds): pending with its progress
 mkdir -p "$tmp/running"
 "$py" "$fixture" "$tmp/running" --kind dense-only >/dev/null
 rm "$tmp/running/runs/dense-L8/seed1/run.json" "$tmp/running/runs/dense-L6/seed1/run.json"
 printf '{"kind":"train","step":7,"loss":3.2}\n{"kind":"tr' >>"$tmp/running/runs/dense-L8/seed1/metrics.jsonl"
-echo $$ >"$tmp/running/runs/dense-L8/seed1/running.pid"
-echo 999999999 >"$tmp/running/runs/dense-L6/seed1/running.pid"
+echo 999999999 >"$tmp/running/runs/dense-L6/seed1/train.lock"
+flock "$tmp/running/runs/dense-L8/seed1/train.lock" sleep 30 &
+lock_pid=$!
+for _ in $(seq 1 50); do [[ -e "$tmp/running/runs/dense-L8/seed1/train.lock" ]] && break; sleep 0.05; done
+sleep 0.2
 if "$py" "$render" "$tmp/running" --quiet 2>"$tmp/err.txt" && "$py" - "$tmp/running/report.json" <<'PY'
 import json, sys
 r = {(s["name"], s["seed"]): s for s in json.load(open(sys.argv[1]))["runs"]}
@@ -174,6 +177,7 @@ ok = (a["status"] == "running" and a["progress"]["last_train_step"] == 7 and b["
 sys.exit(0 if ok else 1)
 PY
 then ok "running and interrupted runs: status and progress from metrics.jsonl"; else fail "running/interrupted runs"; cat "$tmp/err.txt"; fi
+kill "$lock_pid" 2>/dev/null; wait "$lock_pid" 2>/dev/null
 
 # ---- bad input: one line on stderr naming the file, exit code 2
 expect_bad() {  # name, expected substring, args...

@@ -251,4 +251,36 @@ std::vector<int64_t> json_ints(const boost::json::value& v) {
   return out;
 }
 
+namespace {
+void diff_into(const boost::json::value& a, const boost::json::value& b, const std::string& path, size_t max,
+               std::vector<std::string>& out) {
+  if (out.size() >= max) return;
+  const auto join = [&](boost::json::string_view k) { return path.empty() ? std::string(k) : path + "." + std::string(k); };
+  if (a.is_object() && b.is_object()) {
+    for (const auto& kv : a.as_object()) {
+      const auto* o = b.as_object().if_contains(kv.key());
+      if (!o) {
+        if (out.size() < max) out.push_back(join(kv.key()) + " (missing now)");
+      } else {
+        diff_into(kv.value(), *o, join(kv.key()), max, out);
+      }
+    }
+    for (const auto& kv : b.as_object())
+      if (!a.as_object().contains(kv.key()) && out.size() < max) out.push_back(join(kv.key()) + " (new)");
+    return;
+  }
+  if (a.is_number() && b.is_number()) {  // 10000 read from a file equals 1e4 computed: compare values
+    if (a.to_number<double>() != b.to_number<double>()) out.push_back(path + ": " + compact_json(a) + " -> " + compact_json(b));
+    return;
+  }
+  if (a != b) out.push_back(path + ": " + compact_json(a) + " -> " + compact_json(b));
+}
+}  // namespace
+
+std::vector<std::string> json_diff(const boost::json::value& before, const boost::json::value& after, size_t max) {
+  std::vector<std::string> out;
+  diff_into(before, after, "", max, out);
+  return out;
+}
+
 }  // namespace skipbench

@@ -34,6 +34,10 @@ boost::json::array json_array(const std::vector<int64_t>& v);
 std::vector<double> json_doubles(const boost::json::value& v);
 std::vector<int64_t> json_ints(const boost::json::value& v);
 
+// Where two JSON values differ (numbers by value: 10000 equals 1e4), as dotted paths ("train.optimizer.default.lr: 0.003 -> 0.0033", "x.y (new)",
+// "x.z (missing now)"), the first `max` of them.
+std::vector<std::string> json_diff(const boost::json::value& before, const boost::json::value& after, size_t max = 3);
+
 // Looks up a dotted path ("a.b.c") in an object; returns nullptr when any part is missing.
 const boost::json::value* find_path(const boost::json::value& root, const std::string& dotted);
 

@@ -230,7 +230,22 @@ void apply_override_value(json::object& root, const std::string& path, const jso
   merge_into(root, nested.get_object(), "", source.empty() ? "--set" : source);
 }
 
+namespace {
+// Every number in a config must be finite: 1e999 parses as infinity, trains into NaN, and a report would record it
+// as null (so a re-run from the report would silently use the default).
+void require_finite(const json::value& v, const std::string& source, const std::string& path) {
+  if (v.is_double() && !std::isfinite(v.get_double()))
+    fail(source, path, "must be a finite number, got " + std::to_string(v.get_double()));
+  if (v.is_object())
+    for (const auto& kv : v.get_object()) require_finite(kv.value(), source, join(path, std::string(kv.key())));
+  if (v.is_array())
+    for (size_t i = 0; i < v.get_array().size(); ++i)
+      require_finite(v.get_array()[i], source, path + "[" + std::to_string(i) + "]");
+}
+}  // namespace
+
 Config config_from_json(const json::object& merged, const std::string& source) {
+  require_finite(merged, source, "");
   Config c;
   c.resolved = merged;
   c.source = source;

@@ -21,8 +21,8 @@ void synth_stream(const SynthOptions& o, int64_t n, uint64_t seed, std::vector<u
   while (static_cast<int64_t>(tokens.size()) < n) {
     const int64_t L = len(rng);
     const int64_t have = static_cast<int64_t>(tokens.size());
-    if (u(rng) < o.copy_frac && have >= L + 1) {
-      const int64_t back_max = std::min(o.lookback, have);
+    const int64_t back_max = std::min(o.lookback, have);
+    if (u(rng) < o.copy_frac && have >= L + 1 && back_max >= L) {  // a copy starts L..back_max tokens back
       std::uniform_int_distribution<int64_t> back(L, back_max);
       const int64_t src = have - back(rng);
       for (int64_t i = 0; i < L; ++i) {
@@ -43,6 +43,8 @@ void synth_stream(const SynthOptions& o, int64_t n, uint64_t seed, std::vector<u
 void write_synthetic(const SynthOptions& o, const std::string& dir) {
   require(o.vocab >= 2 && o.vocab <= 65536, "--vocab: must be in [2, 65536]");
   require(o.span_min >= 1 && o.span_max >= o.span_min, "--span-min/--span-max: need 1 <= min <= max");
+  require(o.lookback >= o.span_max, "--lookback: must be >= --span-max (" + std::to_string(o.span_max) +
+                                        "): a copied span starts at least its own length back");
   require(o.copy_frac >= 0 && o.copy_frac <= 1, "--copy-frac: must be in [0, 1]");
   require(o.train_tokens > 0 && o.val_tokens > 0, "--train-tokens/--val-tokens: must be > 0");
   fs::make_dirs(dir);

@@ -2,6 +2,7 @@
 #include "harness/suite/suite_runner.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "harness/common/error.h"
+#include "harness/common/file_lock.h"
 #include "harness/common/fs.h"
 #include "harness/common/json_io.h"
 
@@ -33,14 +35,44 @@ std::string last_line(const std::string& path) {
   return last;
 }
 
-// A training process that still runs: exists and is not a zombie (a killed suite's children may linger as zombies
-// where no init process reaps them, e.g. in containers).
-bool alive(pid_t pid) {
-  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string tok, comm, state;
-  if (!(stat >> tok >> comm >> state)) return false;
-  return state != "Z" && state != "X";
+
+// The output directory's suite.json against this suite: the same runs with the same resolved configs (checksums)
+// and budget, or an Error naming the first difference (run and config keys) and the fix. Never overwrite: finished
+// runs of another experiment would be counted as this one's.
+void refuse_changed_suite(const std::string& spec_path, const std::string& out, const json::object& spec,
+                          const Suite& suite) {
+  const auto old = read_json_file(spec_path);
+  const auto* old_runs = old.is_object() ? old.as_object().if_contains("runs") : nullptr;
+  const auto* old_budget = old.is_object() ? old.as_object().if_contains("budget") : nullptr;
+  if (!old_runs || !old_runs->is_array() || !old_budget)
+    throw Error(spec_path + ": not a suite.json written by skipbench (no runs/budget); use another --out");
+  const std::string fix = "; run the changed suite with another --out (or restore the suite file)";
+  if (*old_budget != spec.at("budget"))
+    throw Error(spec_path + ": " + out + " holds this suite with another budget (" + json::serialize(*old_budget) +
+                " -> " + json::serialize(spec.at("budget")) + ")" + fix);
+  std::map<std::string, json::object> before;
+  for (const auto& r : old_runs->as_array())
+    if (r.is_object() && r.as_object().contains("dir")) before[std::string(r.at("dir").as_string())] = r.as_object();
+  for (const auto& r : suite.runs) {
+    auto it = before.find(r.dir);
+    if (it == before.end())
+      throw Error(spec_path + ": " + out + " holds another suite: run " + r.name + " seed " + std::to_string(r.seed) +
+                  " is new" + fix);
+    const auto* h = it->second.if_contains("config_fnv1a64");
+    const json::value now = spec.at("runs").as_array()[&r - suite.runs.data()].at("config_fnv1a64");
+    if (!h || *h != now) {
+      std::string keys;
+      const std::string cfg = fs::join(fs::join(out, r.dir), "config.json");
+      if (fs::exists(cfg))
+        for (const auto& d : json_diff(read_json_file(cfg), r.config)) keys += (keys.empty() ? "" : "; ") + d;
+      throw Error(spec_path + ": run " + r.name + " seed " + std::to_string(r.seed) + " was resolved from another config" +
+                  (keys.empty() ? "" : " (" + keys + ")") + fix);
+    }
+    before.erase(it);
+  }
+  if (!before.empty())
+    throw Error(spec_path + ": " + out + " holds another suite: run " + std::string(before.begin()->second.at("name").as_string()) +
+                " is gone from it" + fix);
 }
 
 }  // namespace
@@ -49,12 +81,7 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
   fs::make_dirs(out);
   const std::string spec_path = fs::join(out, "suite.json");
   const json::object spec = suite.to_json();
-  if (fs::exists(spec_path)) {
-    auto old = read_json_file(spec_path).as_object();
-    if (compact_json(old.at("runs")) != compact_json(spec.at("runs")) ||
-        compact_json(old.at("budget")) != compact_json(spec.at("budget")))
-      throw Error(spec_path + ": " + out + " holds a different suite (runs or budget differ); use another --out");
-  }
+  if (fs::exists(spec_path)) refuse_changed_suite(spec_path, out, spec, suite);
   write_file_atomic(spec_path, pretty_json(spec));
 
   // what is left to do
@@ -92,8 +119,20 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
   auto launch = [&](const SuiteRun* r) {
     const std::string dir = fs::join(out, r->dir);
     const std::string log = fs::join(dir, "train.log");
+    // a trainer left running by a suite killed earlier still holds the run's lock: wait for it to exit (it got
+    // SIGTERM when that suite died; see below) rather than train the same directory twice
+    const std::string lock = fs::join(dir, "train.lock");
+    for (int i = 0; i < 600 && FileLock::held(lock); ++i) {
+      if (i == 0) std::cerr << "  wait   " << r->name << " seed " << r->seed << ": an earlier trainer (pid "
+                            << FileLock::holder(lock) << ") is still in " << dir << "\n";
+      ::usleep(100000);
+    }
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid == 0) {
+      // the trainer dies with the suite (SIGTERM: it stops, and the next suite resumes it from its checkpoint)
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(1);  // the suite died before prctl took effect
       FILE* f = std::freopen(log.c_str(), "a", stderr);
       (void)f;
       ::dup2(STDERR_FILENO, STDOUT_FILENO);
@@ -107,7 +146,6 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
       ::_exit(127);
     }
     if (pid < 0) throw Error("cannot start a training process (fork failed)");
-    write_file_atomic(fs::join(dir, "running.pid"), std::to_string(pid));
     running[pid] = r;
     std::cerr << "  start  " << r->name << " seed " << r->seed << "  (log: " << log << ")\n";
   };
@@ -126,7 +164,6 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
     const SuiteRun* r = it->second;
     running.erase(it);
     const std::string dir = fs::join(out, r->dir);
-    std::remove(fs::join(dir, "running.pid").c_str());
     ++finished;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       std::cerr << "  done   " << r->name << " seed " << r->seed << " [" << finished << "/" << total << "]\n";
@@ -184,10 +221,8 @@ std::vector<RunState> suite_status(const std::string& out) {
       s.state = "failed";
       s.detail = std::string(read_json_file(fs::join(s.dir, "failed.json")).at("reason").as_string());
     } else {
-      pid_t pid = 0;
-      std::ifstream pf(fs::join(s.dir, "running.pid"));
-      pf >> pid;
-      s.state = alive(pid) ? "running" : "pending";
+      // running: a trainer holds the run's lock (released by the kernel however the trainer ends)
+      s.state = FileLock::held(fs::join(s.dir, "train.lock")) ? "running" : "pending";
       const std::string ck = fs::join(s.dir, "checkpoint/state.json");
       if (fs::exists(ck)) s.detail = "checkpoint after step " + std::to_string(read_json_file(ck).at("step").to_number<int64_t>());
     }

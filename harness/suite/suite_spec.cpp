@@ -7,6 +7,7 @@
 #include <set>
 
 #include "harness/common/error.h"
+#include "harness/common/hash.h"
 #include "harness/common/json_io.h"
 #include "harness/data/shard.h"
 #include "harness/registry/variant_registry.h"
@@ -55,7 +56,13 @@ json::object Suite::to_json() const {
   json::array rs, sd;
   for (auto s : seeds) sd.push_back(s);
   for (const auto& r : runs)
-    rs.push_back(json::object{{"name", r.name}, {"group", r.group}, {"seed", r.seed}, {"params", r.params}, {"dir", r.dir}});
+    rs.push_back(json::object{{"name", r.name},
+                              {"group", r.group},
+                              {"seed", r.seed},
+                              {"params", r.params},
+                              {"dir", r.dir},
+                              // the whole resolved config: a changed base, set or option is a different suite
+                              {"config_fnv1a64", hex64(fnv1a64(compact_json(r.config).data(), compact_json(r.config).size()))}});
   return {{"schema", "skipbench.suite"}, {"schema_version", 1}, {"name", name}, {"description", description},
           {"file", file}, {"budget", budget}, {"seeds", sd}, {"runs", rs}};
 }
@@ -184,6 +191,12 @@ Suite load_suite(const std::string& file) {
           const std::string key = compact_json(seeded.at("model")) + compact_json(seeded.at("variant"));
           if (built.insert(key).second) build_model(c.model, c.variant);  // refuses e.g. odd depth for skip_middle
           build_controller(c.model.n_layers, c.train.controller);
+          // a tokens budget below one optimizer step would fail every run once it starts
+          const double step_tokens = static_cast<double>(c.train.batch_size * c.model.max_seq_len);
+          if (c.train.budget_kind == "tokens" && c.train.budget_value < step_tokens)
+            throw Error("budget.value: " + std::to_string(static_cast<int64_t>(c.train.budget_value)) +
+                        " tokens is less than one step (" + std::to_string(static_cast<int64_t>(step_tokens)) +
+                        " tokens: batch_size x max_seq_len)");
         } catch (const Error& e) {
           fail(file, gp + " (run " + rname + ")", e.what());
         }

@@ -11,6 +11,7 @@
 #include <map>
 #include <numeric>
 
+#include "harness/common/error.h"
 #include "harness/train/autocast.h"
 
 namespace skipbench {
@@ -137,7 +138,14 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
   const bool was_training = model->is_training();
   model->eval();
   data.reset();
-  if (opts.labels) opts.labels->reset();
+  if (opts.labels) {
+    if (opts.labels->total_tokens() != data.total_tokens() || opts.labels->files().size() != data.files().size())
+      throw Error("labels: " + std::to_string(opts.labels->total_tokens()) + " labels in " +
+                  std::to_string(opts.labels->files().size()) + " file(s) for " + std::to_string(data.total_tokens()) +
+                  " tokens in " + std::to_string(data.files().size()) +
+                  " file(s); difficulty labels must align with the data token for token (data.val_labels / --labels)");
+    opts.labels->reset();
+  }
   EvalResult r(cfg.model.n_layers, cfg.train.zero_eps);
   const Precision precision = parse_precision(cfg.train.precision);
   TokenAnalysis ta(cfg.model.n_layers);

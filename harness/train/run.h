@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/common/file_lock.h"
 #include "harness/config/config.h"
 #include "harness/data/loader.h"
 #include "harness/metrics/run_report.h"
@@ -62,6 +63,7 @@ class Run {
   std::unique_ptr<Budget> budget_;
   LrSchedule sched_{1};
   std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<FileLock> lock_;  // DIR/train.lock for the whole run: one trainer per run directory
   Progress progress_{nullptr};
   int64_t accum_;
   double tokens_per_step_, dense_step_flops_;

@@ -71,6 +71,11 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   if (!cfg.data.val_labels.empty())
     val_labels_ = std::make_unique<data::TokenLoader>(cfg.data.val_labels, "data.val_labels", 65536,
                                                       tc_.micro_batch_size, mc_.max_seq_len);
+  if (val_labels_ && (val_labels_->total_tokens() != val_data_->total_tokens() ||
+                      val_labels_->files().size() != val_data_->files().size()))
+    throw Error("data.val_labels: " + std::to_string(val_labels_->total_tokens()) + " labels for " +
+                std::to_string(val_data_->total_tokens()) + " validation tokens (data.val); labels must align with the "
+                "validation data token for token, file for file");
   if (!out_.empty() && fs::exists(fs::join(out_, "run.json")))
     throw Error(fs::join(out_, "run.json") + ": this directory already holds a finished run; choose another --out");
 
@@ -104,7 +109,13 @@ double Run::elapsed() const {
 
 TrainResult Run::go() {
   t_start_ = std::chrono::steady_clock::now();
-  if (!out_.empty()) fs::make_dirs(out_);
+  if (!out_.empty()) {
+    fs::make_dirs(out_);
+    lock_ = std::make_unique<FileLock>(fs::join(out_, "train.lock"),
+                                       "is training in " + out_ + "; wait for it to finish or choose another --out");
+    if (fs::exists(fs::join(out_, "run.json")))  // finished while this process was starting
+      throw Error(fs::join(out_, "run.json") + ": this directory already holds a finished run; choose another --out");
+  }
   const bool resumed = load_checkpoint();
   first_step_ = step_;
   open_metrics(resumed);

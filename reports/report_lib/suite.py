@@ -76,27 +76,21 @@ def _read_optional(path, problems):
     return v
 
 
-def _pid_alive(pid_path):
-    """Whether pid_path holds the pid of a live (not zombie) process."""
+def _lock_held(lock_path):
+    """Whether a trainer holds the run directory's lock (harness/common/file_lock.h: flock on train.lock, released
+    by the kernel however the trainer ends, so it cannot be stale)."""
+    import fcntl
     try:
-        with open(pid_path) as f:
-            pid = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return False
-    if pid <= 0:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except OSError:
         return False
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        try:
-            os.kill(pid, 0)
-            return True
-        except PermissionError:
-            return True
-        except OSError:
-            return False
-
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 def records(lines):
     """The JSON objects among metrics.jsonl lines; blank, partial or malformed lines are skipped."""
@@ -182,9 +176,9 @@ def load_run(suite_dir, entry, problems):
         run["status"] = "unreadable"
         run["reason"] = local[0] if local else f"{rp}: unreadable"
     else:
-        # as `skipbench suite status`: running while running.pid names a live process, else pending (possibly
+        # as `skipbench suite status`: running while a trainer holds train.lock, else pending (possibly
         # interrupted, to resume from its checkpoint)
-        run["status"] = "running" if _pid_alive(os.path.join(rdir, "running.pid")) else "pending"
+        run["status"] = "running" if _lock_held(os.path.join(rdir, "train.lock")) else "pending"
     mp = os.path.join(rdir, "metrics.jsonl")
     if report is None and failed is None and (os.path.isfile(mp) or os.path.isdir(os.path.join(rdir, "checkpoint"))):
         run["progress"] = (metrics_tail(mp) if os.path.isfile(mp) else None) or {}
