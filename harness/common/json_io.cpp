@@ -138,10 +138,14 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp + ": cannot write (check that the directory exists and is writable)");
-    out << text;
-    out.flush();
-    if (!out) throw Error(tmp + ": write failed (disk full?)");
+    if (!out) throw Error(path + ": cannot write (check that the directory exists and is writable)");
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();  // a full disk shows here at the latest
+    if (!out) {
+      std::remove(tmp.c_str());  // no temporary left; the previous file, if any, is untouched
+      throw Error(path + ": write failed after " + std::to_string(text.size()) + " bytes were due (disk full or "
+                  "read-only?); nothing was replaced: free space and run the same command again");
+    }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());

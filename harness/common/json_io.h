@@ -12,7 +12,8 @@ namespace skipbench {
 // Parses a JSON file; throws Error("<path>: <what>") on a missing file or malformed JSON (with line:column).
 boost::json::value read_json_file(const std::string& path);
 
-// Writes text to path atomically: path.tmp.<pid> then rename(2). Creates no parent directories.
+// Writes text to path atomically: path.tmp.<pid> then rename(2). Creates no parent directories. A failed write
+// (disk full, read-only) throws Error naming path, removes the temporary file and leaves the old path untouched.
 void write_file_atomic(const std::string& path, const std::string& text);
 
 // One-line JSON (for .jsonl); numbers in shortest round-trip form, non-finite numbers as null.

@@ -16,6 +16,9 @@ MetricsLog::MetricsLog(const std::string& path, bool append)
 void MetricsLog::write(const boost::json::object& line) {
   out_ << compact_json(line) << '\n';
   out_.flush();
+  // a torn last line is dropped when the run resumes (Run::open_metrics), so nothing before it is lost
+  if (!out_) throw Error(path_ + ": write failed (disk full or read-only?); free space and run the same command "
+                         "again: the run resumes from its last checkpoint");
 }
 
 std::string write_run_report(const std::string& dir, const boost::json::object& report) {

@@ -5,21 +5,23 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <sstream>
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
+#include "harness/common/json_io.h"
 #include "harness/registry/variant_registry.h"
 #include "harness/metrics/run_report.h"
 
 namespace skipbench {
 
+// Serialised in memory first, then written by write_file_atomic: LibTorch's file writer reports a failed write
+// (a full disk) from its destructor, which terminates the process; a memory buffer cannot fail that way, and the
+// file write then fails cleanly (one line, no temporary left, the previous file intact).
 void save_model(Transformer& model, const std::string& path) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  torch::save(model, tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot rename the saved model into place");
-  }
+  std::ostringstream bytes;
+  torch::save(model, bytes);
+  write_file_atomic(path, bytes.str());
 }
 
 void load_model(Transformer& model, const std::string& path) {

@@ -4,11 +4,14 @@
 #include <ATen/ops/_foreach_add.h>
 #include <ATen/ops/_fused_adamw.h>
 #include <torch/torch.h>
+
+#include <sstream>
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "harness/common/error.h"
+#include "harness/common/json_io.h"
 
 namespace skipbench {
 
@@ -95,9 +98,9 @@ void GroupedAdamW::zero_grad() {
 double GroupedAdamW::group_lr(size_t i) const { return groups_.at(i).lr; }
 
 void GroupedAdamW::save(const std::string& path) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::ostringstream bytes;  // in memory first, as save_model (checkpoint.cpp) explains
   if (loop_) {
-    torch::save(*loop_, tmp);
+    torch::save(*loop_, bytes);
   } else {
     std::vector<torch::Tensor> state;
     for (auto& g : groups_) {
@@ -105,12 +108,9 @@ void GroupedAdamW::save(const std::string& path) {
       state.insert(state.end(), g.exp_avg_sq.begin(), g.exp_avg_sq.end());
       state.insert(state.end(), g.steps.begin(), g.steps.end());
     }
-    torch::save(state, tmp);
+    torch::save(state, bytes);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot rename the saved optimizer state into place");
-  }
+  write_file_atomic(path, bytes.str());
 }
 
 void GroupedAdamW::load(const std::string& path) {

@@ -23,8 +23,14 @@ void Run::save_checkpoint() {
   const std::string dir = fs::join(out_, "checkpoint");
   fs::make_dirs(dir);
   const std::string tag = std::to_string(step_);
-  save_model(model_, fs::join(dir, "model_" + tag + ".pt"));
-  optim_->save(fs::join(dir, "optim_" + tag + ".pt"));
+  try {
+    save_model(model_, fs::join(dir, "model_" + tag + ".pt"));
+    optim_->save(fs::join(dir, "optim_" + tag + ".pt"));
+  } catch (const Error&) {  // e.g. a full disk: drop this half-written checkpoint, keep the previous one
+    std::remove(fs::join(dir, "model_" + tag + ".pt").c_str());
+    std::remove(fs::join(dir, "optim_" + tag + ".pt").c_str());
+    throw;
+  }
   const auto& pos = train_data_->position();
   json::object history{{"train_loss", json_array(train_loss_)}, {"train_reg", json_array(train_reg_)},
                        {"train_lr", json_array(train_lr_)},     {"step_s", json_array(step_s_)},
