@@ -35,3 +35,21 @@ assert sum(l["kind"] == "val" for l in lines) == 2
 print(f"ok {v}: val_loss {r['final']['val_loss']:.4f}")
 PY
 done
+
+# a truncated checkpoint: resuming fails with one line that blames the file, not the config, and says what to do
+set +e
+"$bin" train --config configs/tiny.json "${small[@]}" --set train.steps=400 --set train.checkpoint_every=2 --out "$tmp/ck" \
+  >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 400); do [[ -f "$tmp/ck/checkpoint/state.json" ]] && break; sleep 0.02; done
+kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+model=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["model"])' "$tmp/ck/checkpoint/state.json")
+truncate -s 100 "$tmp/ck/checkpoint/$model"
+"$bin" train --config configs/tiny.json "${small[@]}" --set train.steps=400 --set train.checkpoint_every=2 --out "$tmp/ck" \
+  >/dev/null 2>"$tmp/e"
+rc=$?
+set -e
+if [[ $rc -ne 2 ]] || ! grep -q "checkpoint/$model: this checkpoint file is unreadable (truncated or corrupt); it cannot be resumed: remove .*/checkpoint to restart" "$tmp/e"; then
+  echo "FAIL truncated checkpoint: rc=$rc"; cat "$tmp/e"; exit 1
+fi
+echo "ok truncated checkpoint: $(cut -c1-160 "$tmp/e")"

@@ -57,11 +57,29 @@ void Run::save_checkpoint() {
 bool Run::load_checkpoint() {
   const std::string dir = fs::join(out_, "checkpoint"), path = fs::join(dir, "state.json");
   if (out_.empty() || !fs::exists(path)) return false;
-  auto s = read_json_file(path).as_object();
+  // a checkpoint that cannot be read (truncated or corrupt files) will never resume: say what to do about it
+  const std::string fix = "; it cannot be resumed: remove " + dir + " to restart this run from step 0 (or restore "
+                          "the file from a backup)";
+  json::object s;
+  try {
+    s = read_json_file(path).as_object();
+    (void)s.at("config").as_string(), (void)s.at("model").as_string(), (void)s.at("optimizer").as_string();
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + fix);
+  } catch (const std::exception& e) {
+    throw Error(path + ": not a readable checkpoint state (" + e.what() + ")" + fix);
+  }
   if (std::string(s.at("config").as_string()) != compact_json(resolved_))
     throw Error(path + ": the checkpoint belongs to a different config; resume with the same config or use a new --out");
-  load_model(model_, fs::join(dir, std::string(s.at("model").as_string())));
-  optim_->load(fs::join(dir, std::string(s.at("optimizer").as_string())));
+  const std::string model_file = fs::join(dir, std::string(s.at("model").as_string()));
+  const std::string optim_file = fs::join(dir, std::string(s.at("optimizer").as_string()));
+  try {
+    load_model(model_, model_file);
+    optim_->load(optim_file);
+  } catch (const Error& e) {  // the config matched (above), so this is a damaged file, not another config
+    const std::string what = e.what();
+    throw Error(what.substr(0, what.find(": ")) + ": this checkpoint file is unreadable (truncated or corrupt)" + fix);
+  }
   const auto& l = s.at("loader").as_object();
   train_data_->set_position({l.at("epoch").to_number<int64_t>(), l.at("shard").to_number<size_t>(),
                              l.at("offset").to_number<size_t>()});
