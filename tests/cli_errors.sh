@@ -51,5 +51,6 @@ check synth_lookback "--lookback: must be >= --span-max" data synth --out "$tmp/
 "$bin" data synth --out "$tmp/syn" >/dev/null 2>&1 || echo "FAIL data synth"
 check labels_length "data.val_labels: .* labels for .* validation tokens" train --config configs/tiny.json "${small[@]}" \
   --set "data.train=$tmp/syn/train_*.bin" --set "data.val=$tmp/syn/val_*.bin" --set "data.val_labels=$tmp/syn/train_labels_*.bin"
+check huge_model "model: this run needs about .* GiB .* but this machine has" train --config configs/tiny.json "${small[@]}" --set model.n_layers=1e10
 check eval_negative_batches "--max-batches: must be >= 0" eval --run "$tmp/nope" --max-batches -3
 exit $((fails > 0))

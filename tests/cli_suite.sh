@@ -24,6 +24,8 @@ write budget.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"tokens\", 
   \"groups\": [{\"name\": \"d\", \"variant\": \"dense\"}]}"
 write tinybudget.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"tokens\", \"value\": 100}, \"seeds\": [0],
   \"groups\": [{\"name\": \"d\", \"variant\": \"dense\"}]}"
+write huge.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"steps\", \"value\": 4}, \"seeds\": [0],
+  \"groups\": [{\"name\": \"d\", \"variant\": \"dense\", \"grid\": {\"model.n_layers\": [1e10]}}]}"
 write dup.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"steps\", \"value\": 4}, \"seeds\": [0],
   \"groups\": [{\"name\": \"d\", \"variant\": \"dense\"}, {\"name\": \"d\", \"variant\": \"skip_middle\"}]}"
 write badkey.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"steps\", \"value\": 4}, \"seeds\": [0],
@@ -40,6 +42,7 @@ check emptygrid.json "groups\[0\].grid.model.n_layers: expected a non-empty list
 check variant.json "groups\[0\].variant: .*unknown variant 'densest'"
 check budget.json "budget.value: expected a number > 0"
 check dup.json "duplicate run name 'd'"
+check huge.json "model: this run needs about .* GiB"
 check tinybudget.json "budget.value: 100 tokens is less than one step (128 tokens"
 check badkey.json "groups\[0\].set: model.nlayers: unknown key"
 

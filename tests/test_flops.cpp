@@ -5,6 +5,9 @@
 
 #include "profiling/device_peaks.h"
 #include "harness/model/flops.h"
+#include "harness/model/memory.h"
+#include "harness/registry/variant_registry.h"
+#include "tests/test_util.h"
 
 using namespace skipbench;
 
@@ -83,4 +86,20 @@ TEST(DevicePeaks, KnownGpuNamesMapToTheirDenseBf16PeakAndUnknownOnesToNone) {
   EXPECT_FALSE(skipbench::bf16_peak_for("AMD EPYC 7B13").has_value());
   // the paper model at the target: ~1.0 GFLOP per training token, 41% of an H100 -> ~400K tokens/s
   EXPECT_NEAR(0.41 * sxm->bf16_flops / 1.0243e9 / 1e3, 396, 1);
+}
+
+TEST(MemoryEstimate, CountsExactlyTheParametersOfASkipMiddleModelAndRefusesTheImpossible) {
+  auto cfg = skipbench::testing::small_model(4);  // grouped-query attention: kv heads < heads
+  auto model = build_model(cfg, {"skip_middle", {}});
+  double n = 0;
+  for (const auto& p : model->parameters()) n += static_cast<double>(p.numel());
+  const auto e = estimate_training_memory(cfg, 2);
+  EXPECT_EQ(e.parameters, n);
+  EXPECT_EQ(e.state_bytes, 16 * n);  // fp32 weights, gradients, two AdamW moments
+  EXPECT_GT(e.activation_bytes, 0.0);
+  auto huge = cfg;
+  huge.n_layers = 10000000000LL;
+  const std::string msg = skipbench::testing::error_of([&] { require_memory_fits(huge, 2, 24e9, "model"); });
+  EXPECT_NE(msg.find("model: this run needs about"), std::string::npos) << msg;
+  EXPECT_NO_THROW(require_memory_fits(cfg, 2, 24e9, "model"));
 }

@@ -102,6 +102,8 @@ boost::json::object hardware_info() {
           {"gpus", gpus}};
 }
 
+double host_memory_bytes() { return mem_total_bytes(); }
+
 boost::json::object provenance() {
   char date[64];
   std::time_t t = std::time(nullptr);

@@ -19,6 +19,7 @@ std::vector<GpuInfo> gpu_info();
 boost::json::object git_info();       // {"commit", "dirty"}; "unknown" outside a git checkout
 boost::json::object version_info();   // skipbench, torch, boost, compiler, cuda toolkit if compiled with it
 boost::json::object hardware_info();  // cpu (model, family/model, flags hash, ATen capability), cores, memory, torch threads, gpus
-boost::json::object provenance();     // all three plus the date (UTC) and the command line host
+boost::json::object provenance();
+double host_memory_bytes();           // MemTotal of /proc/meminfo (0 when unknown)     // all three plus the date (UTC) and the command line host
 
 }  // namespace skipbench

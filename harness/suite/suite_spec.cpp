@@ -8,6 +8,8 @@
 
 #include "harness/common/error.h"
 #include "harness/common/hash.h"
+#include "harness/common/provenance.h"
+#include "harness/model/memory.h"
 #include "harness/common/json_io.h"
 #include "harness/data/shard.h"
 #include "harness/registry/variant_registry.h"
@@ -189,7 +191,12 @@ Suite load_suite(const std::string& file) {
           const auto& vs = VariantRegistry::instance().get(c.variant.name);
           resolve_options(vs.name, vs.options, c.variant.options, "variant.options");
           const std::string key = compact_json(seeded.at("model")) + compact_json(seeded.at("variant"));
-          if (built.insert(key).second) build_model(c.model, c.variant);  // refuses e.g. odd depth for skip_middle
+          if (built.insert(key).second) {
+            // from the shapes first: validation must not try to allocate an impossible model
+            if (host_memory_bytes() > 0)
+              require_memory_fits(c.model, c.train.micro_batch_size, host_memory_bytes(), "model");
+            build_model(c.model, c.variant);  // refuses e.g. odd depth for skip_middle
+          }
           build_controller(c.model.n_layers, c.train.controller);
           // a tokens budget below one optimizer step would fail every run once it starts
           const double step_tokens = static_cast<double>(c.train.batch_size * c.model.max_seq_len);

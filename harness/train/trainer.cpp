@@ -12,7 +12,9 @@
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
 #include "harness/model/attention.h"
+#include "harness/common/provenance.h"
 #include "harness/model/flops.h"
+#include "harness/model/memory.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/gate_stats.h"
 #include "harness/train/run.h"
@@ -85,6 +87,9 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   }
   set_sdpa_backend(tc_.sdpa_backend);
   if (tc_.threads > 0) torch::set_num_threads(static_cast<int>(tc_.threads));
+  // an impossible shape is refused from its estimate, before anything is allocated (harness/model/memory.h)
+  if (dev_.is_cpu() && host_memory_bytes() > 0)
+    require_memory_fits(mc_, tc_.micro_batch_size, host_memory_bytes(), "model");
   torch::manual_seed(tc_.seed);
   model_ = vspec_.build(mc_, vopts_);  // throws Error for configs the variant refuses (odd L, ...)
   model_->to(dev_);
