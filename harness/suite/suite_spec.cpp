@@ -192,8 +192,10 @@ Suite load_suite(const std::string& file) {
           resolve_options(vs.name, vs.options, c.variant.options, "variant.options");
           const std::string key = compact_json(seeded.at("model")) + compact_json(seeded.at("variant"));
           if (built.insert(key).second) {
-            // from the shapes first: validation must not try to allocate an impossible model
-            if (host_memory_bytes() > 0)
+            // from the shapes first: validation must not try to allocate an impossible model (host memory for
+            // runs that will train on this machine's CPU; a GPU's memory is not estimated here)
+            const bool on_cpu = c.train.device == "cpu" || !torch::cuda::is_available();
+            if (on_cpu && host_memory_bytes() > 0)
               require_memory_fits(c.model, c.train.micro_batch_size, host_memory_bytes(), "model");
             build_model(c.model, c.variant);  // refuses e.g. odd depth for skip_middle
           }
