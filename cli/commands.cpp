@@ -12,6 +12,7 @@
 #include "harness/common/error.h"
 #include "harness/common/host_memory.h"
 #include "harness/common/json_io.h"
+#include "harness/metrics/run_report.h"
 #include "harness/config/config.h"
 #include "cli/data_commands.h"
 #include "harness/common/fs.h"
@@ -114,6 +115,10 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
   auto run = load_run(run_dir);
   Config& cfg = run.config;
+  const auto status = read_run_report(fs::join(run_dir, "run.json")).at("status");
+  if (status != "completed")
+    throw Error(fs::join(run_dir, "run.json") + ": the run is " + json::serialize(status) +
+                ", its weights are not a trained model to evaluate (train it again, or evaluate another run)");
   const torch::Device dev = (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
   run.model->to(dev);
   const std::string glob = data_glob.empty() ? cfg.data.val : data_glob;
@@ -218,7 +223,8 @@ int run_cli(int argc, char** argv) {
   train_cmd->add_option("--set", sets, "override a config value by dotted path, e.g. model.n_layers=6 (repeatable)");
   train_cmd->add_option("--out", out, "output directory")->required();
   int threads = 0;
-  train_cmd->add_option("--threads", threads, "intra-op threads for this process (0: config or default)");
+  train_cmd->add_option("--threads", threads, "intra-op threads for this process (0: config or default)")
+      ->check(CLI::Range(0, 4096));
 
   auto* variants_cmd = app.add_subcommand("variants", "list registered variants and gate controllers with options");
 
@@ -254,7 +260,9 @@ int run_cli(int argc, char** argv) {
   auto* suite_run_cmd = suite_cmd->add_subcommand("run", "run (or resume) every run of a suite file, then report");
   suite_run_cmd->add_option("file", suite_file, "suite JSON (ablations/*.json)")->required();
   suite_run_cmd->add_option("--out", suite_out, "output directory")->required();
-  suite_run_cmd->add_option("--jobs", jobs, "runs in parallel (threads are split between them)")->capture_default_str();
+  suite_run_cmd->add_option("--jobs", jobs, "runs in parallel (threads are split between them)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   suite_run_cmd->add_flag("--retry-failed", retry_failed, "run again the runs that failed earlier");
   suite_run_cmd->add_flag("--no-report", no_report, "do not render the report at the end");
   auto* suite_status_cmd = suite_cmd->add_subcommand("status", "list done / running / failed / pending runs");
@@ -304,11 +312,27 @@ int run_cli(int argc, char** argv) {
   synth_cmd->add_option("--lookback", so.lookback, "how far back a copy may start")->capture_default_str();
   synth_cmd->add_option("--seed", so.seed, "random seed")->capture_default_str();
 
+  if (argc > 1 && argv[1][0] != '-') {  // a mistyped command: say which exist (CLI11 would say one is required)
+    bool known = false;
+    std::string names;
+    for (const auto* c : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || c->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + c->get_name();
+    }
+    if (!known) {
+      std::cerr << "skipbench: error: unknown command '" << argv[1] << "' (commands: " << names << ")\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::cerr << "skipbench: error: " << e.what() << " (see skipbench --help)\n";
+    return 2;
+  }
+  if ((*train_cmd || *flops_cmd || *profile_cmd) && config.empty()) {
+    std::cerr << "skipbench: error: --config: must name a config file (e.g. configs/tiny.json)\n";
     return 2;
   }
   try {
@@ -318,6 +342,7 @@ int run_cli(int argc, char** argv) {
     if (*suite_status_cmd) return cmd_suite_status(suite_out);
     if (*report_cmd) return render_report(report_dir);
     if (*profile_cmd) {
+      if (po.hard_skip && !po.eval) throw Error("--hard-skip: only with --eval (real skipping is an inference path)");
       po.cupti = !no_cupti;
       auto rep = run_profile(load_config(config, sets), po, out);
       json::object shown{{"per_phase_s", rep.at("host_timers").at("per_phase_s")},

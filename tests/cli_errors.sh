@@ -52,5 +52,11 @@ check synth_lookback "--lookback: must be >= --span-max" data synth --out "$tmp/
 check labels_length "data.val_labels: .* labels for .* validation tokens" train --config configs/tiny.json "${small[@]}" \
   --set "data.train=$tmp/syn/train_*.bin" --set "data.val=$tmp/syn/val_*.bin" --set "data.val_labels=$tmp/syn/train_labels_*.bin"
 check huge_model "model: this run needs about .* GiB .* but this machine has" train --config configs/tiny.json "${small[@]}" --set model.n_layers=1e10
+check typo_command "unknown command 'trian' (commands: train" trian --config configs/tiny.json
+check negative_threads "--threads" train --config configs/tiny.json "${small[@]}" --threads -1
+check empty_config "--config: must name a config file" train --config "" "${small[@]}"
+check dir_config "is a directory, not a JSON file" train --config configs "${small[@]}"
+check hard_skip_without_eval "--hard-skip: only with --eval" profile --config configs/tiny.json "${small[@]}" --hard-skip
+check negative_vocab "--vocab -5: must be a positive" data prepare --text README.md --vocab -5 --out "$tmp/out"
 check eval_negative_batches "--max-batches: must be >= 0" eval --run "$tmp/nope" --max-batches -3
 exit $((fails > 0))

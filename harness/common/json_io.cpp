@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "harness/common/error.h"
+#include "harness/common/fs.h"
 
 namespace skipbench {
 namespace json = boost::json;
@@ -113,6 +114,8 @@ void pretty(std::ostringstream& os, const json::value& v, int indent) {
 }  // namespace
 
 json::value read_json_file(const std::string& path) {
+  if (path.empty()) throw Error("a JSON file path is empty (give a file)");
+  if (fs::is_directory(path)) throw Error(path + ": is a directory, not a JSON file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open file (check the path)");
   std::stringstream ss;

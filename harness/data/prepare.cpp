@@ -286,6 +286,7 @@ PrepareSummary prepare_data(const PrepareOptions& o) {
                 "] (the shard header stores the count as int32)");
   if (o.split != "paragraph" && o.split != "file")
     throw Error("--split " + o.split + ": must be 'paragraph' (blank or '%' lines end documents) or 'file'");
+  if (o.vocab < 0) throw Error("--vocab " + std::to_string(o.vocab) + ": must be a positive vocabulary size");
   if (o.tokenizer.empty() && o.vocab <= 0)
     throw Error("--vocab N is required to train a tokenizer (or pass --tokenizer MODEL to reuse one)");
   if (o.vocab > kMaxVocab)
