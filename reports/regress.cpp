@@ -72,10 +72,6 @@ json::object summarize_run(const json::object& rep) {
           {"flops", exact_numbers(flops_at(rep.at("config").as_object(), zf))}};
 }
 
-struct SuiteSummary {
-  json::object doc;  // suite, suite_file, fingerprint, runs
-};
-
 // A run without run.json: failed (failed.json) or never finished; a regression when compared, refused in a baseline.
 json::object unfinished_run(const std::string& run_dir) {
   const std::string failed = fs::join(run_dir, "failed.json");
@@ -85,7 +81,8 @@ json::object unfinished_run(const std::string& run_dir) {
   return {{"status", "failed"}, {"reason", reason ? *reason : json::value("see " + failed)}};
 }
 
-SuiteSummary summarize_suite(const std::string& dir, bool complete) {
+// {suite, suite_file, fingerprint, runs}; complete: every run must have finished (else unfinished runs are listed)
+json::object summarize_suite(const std::string& dir, bool complete) {
   auto spec = read_json_file(fs::join(dir, "suite.json")).as_object();
   json::object runs, fingerprint;
   for (const auto& rv : spec.at("runs").as_array()) {
@@ -101,8 +98,7 @@ SuiteSummary summarize_suite(const std::string& dir, bool complete) {
     if (fingerprint.empty()) fingerprint = fingerprint_of(rep.at("provenance").as_object());
     runs[key] = summarize_run(rep);
   }
-  return {json::object{{"suite", spec.at("name")}, {"suite_file", spec.at("file")}, {"fingerprint", fingerprint},
-                       {"runs", runs}}};
+  return {{"suite", spec.at("name")}, {"suite_file", spec.at("file")}, {"fingerprint", fingerprint}, {"runs", runs}};
 }
 
 // Largest |a - b| over two series; lengths must match (else infinity). NaN on both sides counts as equal.
@@ -145,14 +141,14 @@ RegressMode parse_regress_mode(const std::string& s) {
 }
 
 json::object make_baseline(const std::string& dir, const BaselineOptions& opts) {
-  auto base = summarize_suite(dir, /*complete=*/true).doc;
+  auto base = summarize_suite(dir, /*complete=*/true);
   json::value tolerance = nullptr;
   if (!opts.spread_dirs.empty()) {
     std::map<std::string, double> worst{{"train_loss", 0.0}, {"val_loss", 0.0}, {"sparsity", 0.0}};
     json::array sources;
     const auto& runs = base.at("runs").as_object();
     for (const auto& sd : opts.spread_dirs) {
-      auto other = summarize_suite(sd, /*complete=*/true).doc;
+      auto other = summarize_suite(sd, /*complete=*/true);
       int64_t compared = 0;
       for (const auto& kv : other.at("runs").as_object()) {
         const auto* b = runs.if_contains(kv.key());
@@ -204,7 +200,7 @@ int regress(const std::string& baseline_path, const std::string& dir, std::ostre
     throw Error(baseline_path + ": baseline schema_version " + json::serialize(base.at("schema_version")) + ", this build reads " +
                 std::to_string(kBaselineVersion) + "; regenerate it: skipbench regress --update --baseline " +
                 baseline_path + " DIR");
-  auto cur = summarize_suite(dir, /*complete=*/false).doc;
+  auto cur = summarize_suite(dir, /*complete=*/false);
   const auto& bruns = base.at("runs").as_object();
   const auto& cruns = cur.at("runs").as_object();
 

@@ -136,6 +136,7 @@ TEST(Profile, CpuTimerPathEndToEnd) {
   ProfileOptions o;
   o.steps = 3;
   o.warmup = 1;
+  o.ops = true;  // the operator table too
   auto p = run_profile(cfg, o, d.file("prof"));
   ASSERT_TRUE(fs::exists(d.file("prof/profile.json")));
   EXPECT_EQ(p.at("schema"), "skipbench.profile");
@@ -156,6 +157,10 @@ TEST(Profile, CpuTimerPathEndToEnd) {
   EXPECT_LE(backward_blocks, h.at("per_phase_s").at("backward").to_number<double>());  // nested in the phase
   for (const char* m : {"gate", "attention", "ffn"}) EXPECT_GT(h.at("per_module_s").at(m).to_number<double>(), 0.0) << m;
   EXPECT_FALSE(p.at("cupti").at("active").as_bool());
+  bool mm = false;
+  for (const auto& r : p.at("ops").at("ops").as_array()) mm = mm || r.at("name") == "aten::mm";
+  EXPECT_TRUE(mm) << "a training step's matrix products are in the operator table";
+  EXPECT_GT(p.at("ops").at("total_ms_per_step").to_number<double>(), 0.0);
   // forward-only with real skipping
   cfg.variant = {"forced_skip", {{"sparsity", 0.5}}};
   o.eval = o.hard_skip = true;
@@ -186,21 +191,6 @@ TEST(OpTimer, CountsEveryOperatorWithSelfTimeOnlyWhileRecording) {
   EXPECT_EQ(by["aten::matmul"].at("calls_per_step").to_number<double>(), 1.0);
   EXPECT_LT(by["aten::matmul"].at("ms_per_step").to_number<double>(), by["aten::mm"].at("ms_per_step").to_number<double>());
   EXPECT_NEAR(sum, j.at("total_ms_per_step").to_number<double>(), 1e-9);  // self times add up to the total
-}
-
-TEST(Profile, OpsTableOfATrainingStep) {
-  skipbench::testing::TempDir d;
-  Config cfg = skipbench::testing::small_run_config(d, "skip_middle", 1);
-  ProfileOptions o;
-  o.steps = 2;
-  o.warmup = 1;
-  o.ops = true;
-  auto p = run_profile(cfg, o, "");
-  const auto& ops = p.at("ops").at("ops").as_array();
-  bool mm = false;
-  for (const auto& r : ops) mm = mm || r.at("name") == "aten::mm";
-  EXPECT_TRUE(mm) << "a training step's matrix products are listed";
-  EXPECT_GT(p.at("ops").at("total_ms_per_step").to_number<double>(), 0.0);
 }
 
 TEST(CuptiTracer, RecordsKernelsOnAGpu) {

@@ -24,8 +24,8 @@ BlockImpl::BlockImpl(const ModelConfig& cfg) : scheme(cfg.norm == "pre" ? NormSc
 template <typename Attend>
 torch::Tensor BlockImpl::sublayers(const torch::Tensor& x, const torch::Tensor& gate, Attend&& attend) {
   const bool sandwich = scheme == NormScheme::sandwich;
-  auto g = gate.defined() ? gate.unsqueeze(-1).to(x.scalar_type()) : torch::Tensor();
   // residual + g * PostNorm(y): one fused kernel where it applies (fused_cpu.h); pre-LN: residual + g * y
+  auto g = !sandwich && gate.defined() ? gate.unsqueeze(-1).to(x.scalar_type()) : torch::Tensor();
   auto add = [&](const torch::Tensor& res, const torch::Tensor& y, RMSNorm& post) {
     if (sandwich) return fused::gated_residual_norm(res, y, post->weight, gate, post->eps);
     return res + (g.defined() ? g * y : y);
