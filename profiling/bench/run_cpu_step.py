@@ -138,8 +138,8 @@ def main():
             rounds.append(res)
     summary = {}
     for v in variants:
-        ratios = [rd[f"skipbench/{v}"]["median_step_s"] and rd[f"reference/{v}"]["median_step_s"] /
-                  rd[f"skipbench/{v}"]["median_step_s"] for rd in rounds]
+        # per round: skipbench tokens/s over the released code's = reference step time / skipbench step time
+        ratios = [rd[f"reference/{v}"]["median_step_s"] / rd[f"skipbench/{v}"]["median_step_s"] for rd in rounds]
         summary[v] = {side: tokens / statistics.median(rd[f"{side}/{v}"]["median_step_s"] for rd in rounds)
                       for side, _, _ in sides}
         summary[v]["ratio_median"] = statistics.median(ratios)
