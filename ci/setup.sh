@@ -53,3 +53,11 @@ if ! .venv/bin/python -c 'import matplotlib' 2>/dev/null; then
 else
   echo "setup: .venv has matplotlib"
 fi
+# The claims engine's statistics (t and F quantiles, Fisher's exact test): scipy (reports/report_lib/stats.py).
+SCIPY_VERSION="1.16.3"
+if [[ "$(.venv/bin/python -c 'import scipy;print(scipy.__version__)' 2>/dev/null || true)" != "$SCIPY_VERSION" ]]; then
+  echo "setup: installing scipy==$SCIPY_VERSION into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "scipy==$SCIPY_VERSION"
+else
+  echo "setup: .venv has scipy $SCIPY_VERSION"
+fi

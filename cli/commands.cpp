@@ -43,16 +43,19 @@ std::string self_exe() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("skipbench");
 }
 
-// Runs reports/render_report.py with the project's venv python; returns its exit code.
-int render_report(const std::string& dir) {
+// Runs one of the Python helpers in reports/ with the project's venv python; returns its exit code.
+int run_python_helper(const std::string& script_rel, const std::vector<std::string>& args) {
   const std::string src = SKIPBENCH_SOURCE_DIR;
   std::string py = fs::join(src, ".venv/bin/python");
   if (!fs::exists(py)) py = "python3";
-  const std::string script = fs::join(src, "reports/render_report.py");
-  if (!fs::exists(script)) throw Error(script + ": report renderer missing from this checkout");
+  const std::string script = fs::join(src, script_rel);
+  if (!fs::exists(script)) throw Error(script + ": missing from this checkout");
+  std::vector<char*> argv{const_cast<char*>(py.c_str()), const_cast<char*>(script.c_str())};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::execlp(py.c_str(), py.c_str(), script.c_str(), dir.c_str(), static_cast<char*>(nullptr));
+    ::execvp(py.c_str(), argv.data());
     std::perror("exec python");
     ::_exit(127);
   }
@@ -60,6 +63,8 @@ int render_report(const std::string& dir) {
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
 }
+
+int render_report(const std::string& dir) { return run_python_helper("reports/render_report.py", {dir}); }
 
 int cmd_train(const std::string& config, const std::vector<std::string>& sets, const std::string& out, int threads) {
   if (out.empty()) throw Error("--out: must not be empty (the run directory: run.json, metrics, checkpoints)");
@@ -111,8 +116,11 @@ int cmd_data_embed(const std::string& source, const std::string& out) {
 }
 
 int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data_glob, const std::string& labels,
-             int64_t max_batches) {
+             int64_t max_batches, int repeat) {
   if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
+  if (repeat < 0 || repeat > 1000) throw Error("--repeat: must be in 0..1000, got " + std::to_string(repeat));
+  if (repeat > 0 && !hard_skip)
+    throw Error("--repeat: only with --hard-skip (it times soft and hard forward passes side by side)");
   auto run = load_run(run_dir);
   Config& cfg = run.config;
   const auto status = read_run_report(fs::join(run_dir, "run.json")).at("status");
@@ -141,6 +149,21 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   o["run"] = run_dir;
   o["data"] = glob;
   o["mode"] = hard_skip ? "hard_skip" : "soft";
+  if (repeat > 0) {
+    // Repeated timings for the claims engine (claim 6): soft and hard forward passes over the same batches,
+    // interleaved in this one process so that drift and load hit both alike; the pass above was the warm-up.
+    EvalOptions to;
+    to.max_batches = max_batches;
+    json::array soft_s, hard_s;
+    for (int i = 0; i < repeat; ++i) {
+      to.hard_skip = false;
+      soft_s.push_back(evaluate(run.model, loader, cfg, dev, to).seconds);
+      to.hard_skip = true;
+      hard_s.push_back(evaluate(run.model, loader, cfg, dev, to).seconds);
+    }
+    o["repeats"] = json::object{{"soft_s", soft_s}, {"hard_s", hard_s}, {"order", "soft, hard interleaved"},
+                                {"tokens", r.tokens}, {"max_batches", max_batches}};
+  }
   const std::string path = fs::join(run_dir, hard_skip ? "eval_hard_skip.json" : "eval_soft.json");
   write_file_atomic(path, pretty_json(o));
   std::cout << pretty_json(json::object{{"mode", o["mode"]}, {"loss", r.loss}, {"tokens", r.tokens},
@@ -251,6 +274,15 @@ int run_cli(int argc, char** argv) {
   eval_cmd->add_option("--data", eval_data, "shard glob (default: the run's validation data)");
   eval_cmd->add_option("--labels", eval_labels, "per-token difficulty labels aligned with --data (synthetic data)");
   eval_cmd->add_option("--max-batches", max_batches, "stop after N batches (0: all)");
+  int eval_repeat = 0;
+  eval_cmd->add_option("--repeat", eval_repeat,
+                       "with --hard-skip: N more soft and hard passes, interleaved, timed for the claims engine");
+  std::vector<std::string> calibrate_args;
+  auto* claims_cmd = app.add_subcommand("claims", "the claims engine");
+  claims_cmd->require_subcommand(1);
+  auto* calibrate_cmd = claims_cmd->add_subcommand(
+      "calibrate", "error rates and power of the claims engine on simulated suites ([--sims N] [--seed S] [--out F])");
+  calibrate_cmd->allow_extras();
 
   std::string suite_file, suite_out, report_dir, baseline;
   int jobs = 1;
@@ -365,7 +397,8 @@ int run_cli(int argc, char** argv) {
     if (*embed_cmd) return cmd_data_embed(source, data_out);
     if (*synth_cmd) return cmd_data_synth(so, synth_out);
     if (const int rc = run_data_command(); rc >= 0) return rc;
-    if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches);
+    if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches, eval_repeat);
+    if (*calibrate_cmd) return run_python_helper("reports/claims_calibrate.py", calibrate_cmd->remaining());
   } catch (const Error& e) {
     std::cerr << "skipbench: error: " << e.what() << "\n";
     return 2;

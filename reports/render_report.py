@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """render_report.py DIR: turn a finished (or partly finished) skipbench ablation-suite directory into
 
-  DIR/report.json   schema skipbench.report v1: suite, provenance, per-run summaries, per-configuration aggregates
+  DIR/report.json   schema skipbench.report v2: suite, provenance, per-run summaries, per-configuration aggregates
                     over seeds, the paper's claims with evidence and verdicts, the figure list
   DIR/figures/      *.svg and 150 dpi *.png
   DIR/report.html   self-contained (CSS and figures inlined)

@@ -36,6 +36,17 @@ print(f"ok {v}: val_loss {r['final']['val_loss']:.4f}")
 PY
 done
 
+# real skipping with repeated, interleaved timings (the claims engine's claim 6 evidence)
+"$bin" eval --run "$tmp/run_skip_middle" --hard-skip --repeat 2 --max-batches 2 >/dev/null
+python3 - "$tmp/run_skip_middle/eval_hard_skip.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+r = e["repeats"]
+assert e["mode"] == "hard_skip" and len(r["soft_s"]) == 2 and len(r["hard_s"]) == 2, r
+assert all(x > 0 for x in r["soft_s"] + r["hard_s"]) and r["order"] == "soft, hard interleaved", r
+print(f"ok eval --repeat: soft {r['soft_s']} hard {r['hard_s']}")
+PY
+
 # a truncated checkpoint: resuming fails with one line that blames the file, not the config, and says what to do
 set +e
 "$bin" train --config configs/tiny.json "${small[@]}" --set train.steps=400 --set train.checkpoint_every=2 --out "$tmp/ck" \

@@ -59,4 +59,8 @@ check dir_config "is a directory, not a JSON file" train --config configs "${sma
 check hard_skip_without_eval "--hard-skip: only with --eval" profile --config configs/tiny.json "${small[@]}" --hard-skip
 check negative_vocab "--vocab -5: must be a positive" data prepare --text README.md --vocab -5 --out "$tmp/out"
 check eval_negative_batches "--max-batches: must be >= 0" eval --run "$tmp/nope" --max-batches -3
+check eval_repeat_soft "--repeat: only with --hard-skip" eval --run "$tmp/nope" --repeat 3
+check eval_repeat_range "--repeat: must be in 0..1000" eval --run "$tmp/nope" --hard-skip --repeat -1
+check calibrate_sims "--sims: must be >= 10" claims calibrate --sims 3
+check calibrate_unknown "unrecognized arguments" claims calibrate --bogus
 exit $((fails > 0))

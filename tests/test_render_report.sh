@@ -31,18 +31,18 @@ def check(cond, what):
         errors.append(what)
 
 r = json.load(open(os.path.join(d, "report.json")))
-check(r.get("schema") == "skipbench.report" and r.get("schema_version") == 1, "report.json schema skipbench.report v1")
+check(r.get("schema") == "skipbench.report" and r.get("schema_version") == 2, "report.json schema skipbench.report v2")
 for k in ("suite", "provenance", "runs", "groups", "claims", "figures", "notes"):
     check(k in r, f"report.json has '{k}'")
-check(r["suite"]["name"] == "fixture-suite" and r["suite"]["seeds"] == [0, 1], "suite name and seeds")
+check(r["suite"]["name"] == "fixture-suite" and r["suite"]["seeds"] == [0, 1, 2, 3, 4], "suite name and seeds")
 check(r["suite"]["budget"] == {"kind": "steps", "value": 40}, "suite budget")
-check(len(r["runs"]) == 14, "14 run summaries (7 configurations x 2 seeds)")
+check(len(r["runs"]) == 35, "35 run summaries (7 configurations x 5 seeds)")
 st = {(x["name"], x["seed"]): x for x in r["runs"]}
 check(st[("gated-L8-t0.4-pre", 0)]["status"] == "diverged" and "nan" in st[("gated-L8-t0.4-pre", 0)]["failure"],
       "diverged run: status and failure reason")
 f = st[("gated-L8-t0.4-attn_none", 1)]
 check(f["status"] == "failed" and f["exit_code"] == 137 and "signal 9" in f["failure"], "failed.json run: status, exit code, reason")
-check(st[("gated-L8-t0.4-pre", 1)]["status"] == "pending" and st[("gated-L8-t0.4-pre", 1)]["norm"] == "pre",
+check(st[("gated-L8-t0.4-pre", 4)]["status"] == "pending" and st[("gated-L8-t0.4-pre", 4)]["norm"] == "pre",
       "run with only config.json: pending, attributes from config.json")
 run = st[("gated-L8-t0.4", 0)]
 for k in ("final_val_loss", "sparsity", "target_mae", "implied_target_sparsity"):
@@ -57,9 +57,9 @@ check(run["eval"]["hard_skip"]["tokens_per_s"] > run["eval"]["soft"]["tokens_per
 g = {x["name"]: x for x in r["groups"]}
 check(len(g) == 7, "7 configuration aggregates")
 d4 = g["dense-L4"]["stats"]["val_loss"]
-check(d4["n"] == 2 and d4["std"] is not None and d4["min"] <= d4["mean"] <= d4["max"], "aggregate: mean/std/n/min/max")
-check(g["gated-L8-t0.4-attn_none"]["stats"]["val_loss"]["n"] == 1 and
-      g["gated-L8-t0.4-attn_none"]["stats"]["val_loss"]["std"] is None, "aggregate: one completed seed has no std")
+check(d4["n"] == 5 and d4["std"] is not None and d4["min"] <= d4["mean"] <= d4["max"], "aggregate: mean/std/n/min/max")
+check(g["gated-L8-t0.4-attn_none"]["stats"]["val_loss"]["n"] == 4, "aggregate: the failed seed is left out")
+check(run["initial_sparsity"] == 0 and run["sparsity"] > 0.1, "run summary: initial (step-0) and final sparsity")
 check(g["dense-L8"]["role"] == "dense" and g["gated-L8-t0.7"]["role"] == "gated", "roles")
 pv = r["provenance"]
 check(len(pv["git_commits"]) == 2 and any("dirty" in w for w in pv["warnings"]), "provenance: 2 commits, dirty warning")
@@ -69,12 +69,15 @@ check([c["id"] for c in claims] == [1, 2, 3, 4, 5, 6], "six claims in order")
 valid = {"supported", "not supported", "inconclusive"}
 check(all(c["verdict"] in valid for c in claims), "every verdict is supported / not supported / inconclusive")
 check(all(c["thresholds"] and c["test"] and c["evidence"]["summary"] for c in claims), "thresholds, test, evidence stated")
+check(all(c["margin"]["why"] and c["reason"] for c in claims), "every claim states its margin, why, and its reason")
+check(all(c["estimate"]["ci"] and c["n_per_side"] for c in claims if c["id"] != 3),
+      "every decided difference claim shows its interval and n per side")
 want = {1: "supported", 2: "supported", 3: "supported", 4: "supported", 5: "supported", 6: "supported"}
 for c in claims:
     check(c["verdict"] == want[c["id"]], f"claim {c['id']} ({c['claim']}): {c['verdict']} (want {want[c['id']]})")
 c3 = claims[2]
-check("diverged" in c3["evidence"]["summary"] and "gated-L8-t0.4-pre/seed0" in c3["evidence"]["runs"],
-      "claim 3 cites the diverged pre-LN run")
+check("diverged" in c3["evidence"]["summary"] and "gated-L8-t0.4-pre/seed0" in c3["evidence"]["runs"]
+      and "Fisher" in c3["reason"], "claim 3 cites the diverged pre-LN runs and Fisher's test")
 c3d = c3["evidence"]["details"]
 check(len(c3d) == 1 and c3d[0]["sandwich"] == "gated-L8-t0.4" and c3d[0]["matched_on"] == "every other setting",
       "claim 3 matches pre-LN to its sandwich twin by resolved config (suite params hold only grid values)")
@@ -82,11 +85,18 @@ c4d = claims[3]["evidence"]["details"]
 check(len(c4d) == 1 and c4d[0]["key"] == "gated-L8-t0.4" and c4d[0]["other"] == "gated-L8-t0.4-attn_none",
       "claim 4 compares only configurations that differ in attention_gate alone")
 c5 = claims[4]["evidence"]["details"]
-check(all(x.get("gap", 0) > 0 for x in c5 if x["verdict"] == "supported"), "claim 5: gated above the frontier")
-check(claims[5]["thresholds"]["basis"] == "hard_skip", "claim 6 decided by the hard-skip evals")
+check(all(x["gain"] < 0 for x in c5["comparisons"]), "claim 5: gated above the frontier (negative gain)")
+check(c5["frontiers"][0]["kind"] == "piecewise_linear" and len(c5["frontiers"][0]["band"]["flops"]) > 10,
+      "claim 5: 3 dense depths give a piecewise-linear frontier with a band")
+check(all(0 < x["multiplier"]["value"] < 1 for x in c5["comparisons"]), "claim 5: compute multipliers below 1")
+c6 = claims[5]
+check(c6["thresholds"]["basis"].startswith("hard_skip") and c6["estimate"]["n"] == {"runs": 3},
+      "claim 6 decided by the 3 hard-skip evals with repetitions (the single-timing one left out)")
+check("one timing per mode" in c6["evidence"]["summary"], "claim 6 names the eval without repetitions")
 
 figs = {x["id"]: x for x in r["figures"]}
-expect = ["loss_vs_inference_flops_standard", "loss_vs_inference_flops_reference", "loss_vs_training_flops",
+expect = ["loss_vs_inference_flops_standard", "loss_vs_inference_flops_reference", "frontier_fit",
+          "loss_vs_training_flops",
           "loss_vs_wall_clock", "loss_curves", "gate_sparsity_per_layer", "realized_vs_target"]
 for fid in expect:
     ok = fid in figs and figs[fid]["status"] == "written"
@@ -105,7 +115,9 @@ check(svg.lstrip().startswith("<?xml") and "<svg" in svg, "SVG is an SVG documen
 html = open(os.path.join(d, "report.html"), encoding="utf-8").read()
 check(html.startswith("<!DOCTYPE html>") and "</html>" in html, "report.html is a complete document")
 check('<table class="claims">' in html and html.count('class="verdict') >= 12, "html: claims table with verdicts")
-check(html.count('src="data:image/svg+xml;base64,') == 7, "html: 7 figures inlined as SVG")
+check(html.count('src="data:image/svg+xml;base64,') == 8, "html: 8 figures inlined as SVG")
+check(html.count("What would decide it") == 0 and "CI" in html and "margin" in html,
+      "html: every claim decided, intervals and margins shown")
 ext = re.findall(r'(?:src|href)="(?!data:|#)([^"]+)"', html)
 check(not ext, f"html: no external references {ext[:3]}")
 check("<style>" in html and "stylesheet" not in html, "html: CSS inline")
@@ -113,7 +125,7 @@ check("gated-L8-t0.4-pre" in html and "diverged" in html and "exit 137" in html,
 check("Sandwich-LN is needed" in html and "Configurations" in html, "html: claims and configuration tables")
 md = open(os.path.join(d, "report.md"), encoding="utf-8").read()
 links = re.findall(r"!\[[^\]]*\]\((figures/[^)]+\.png)\)", md)
-check(len(links) == 7 and all(os.path.isfile(os.path.join(d, l)) for l in links), "md: links the 7 PNG figures")
+check(len(links) == 8 and all(os.path.isfile(os.path.join(d, l)) for l in links), "md: links the 8 PNG figures")
 check("| claim (paper) |" in md and "**supported**" in md, "md: claims table")
 check(not [f for f in os.listdir(d) if f.endswith(".tmp")] and
       not [f for f in os.listdir(os.path.join(d, "figures")) if f.endswith(".tmp")], "no temporary files left")
@@ -151,7 +163,7 @@ check("Figure skipped" in html, "dense-only: html notes the skipped figures")
 check(not os.path.exists(os.path.join(t, "dense-only", "figures", "gate_sparsity_per_layer.svg")),
       "dense-only: no file for a skipped figure")
 r = json.load(open(os.path.join(t, "pending-only", "report.json")))
-check(all(x["status"] == "pending" for x in r["runs"]) and len(r["runs"]) == 6, "pending-only: 6 pending runs")
+check(all(x["status"] == "pending" for x in r["runs"]) and len(r["runs"]) == 15, "pending-only: 15 pending runs")
 check(all(x["status"] == "skipped" for x in r["figures"]), "pending-only: every figure skipped")
 check(all(c["verdict"] == "inconclusive" for c in r["claims"]), "pending-only: every claim inconclusive")
 sys.exit(1 if errors else 0)

@@ -1,49 +1,54 @@
-"""The paper's claims, each checked against the runs of one suite.
+"""The paper's claims, each a stated test over the runs of one suite: an effect with its estimator, a 95% interval
+with seeds as the unit, a stated margin, and a three-outcome decision rule (reports/report_lib/stats.py). The prose
+(paper quotes, the test in words, why each margin) is in claims_text.py; this file holds the rules, one small
+function per claim.
 
-Every row: the claim, the paper's words where they were recovered (../shared/research/paper.md), the test with its
-thresholds, the evidence (configurations and runs used, the statistic, seeds) and a verdict: "supported",
-"not supported" or "inconclusive". Shared rules:
-
-  * only completed runs count, except that a diverged run is evidence of instability (claim 3);
-  * "seed noise" between two configurations is NOISE_K x the pooled sample std of their per-seed values,
-    sqrt((s_a^2 + s_b^2) / 2); when either has a single completed seed there is no std, and a difference within
-    ONE_SEED_TOL (nats of validation loss) is inconclusive, one beyond it decides the row (marked "one seed");
-  * a per-run threshold (claims 1, 2) tested on a configuration with a single seed is inconclusive when the value is
-    within that claim's one-seed tolerance of the threshold.
+Shared rules: only completed runs enter a statistic, except that a diverged run is evidence of instability
+(claim 3); a configuration with one seed has no variance estimate, so a claim that needs one is inconclusive;
+every inconclusive verdict says what would decide it (seeds needed at the observed spread).
 """
 import json
 import math
 
+from . import claims_text as T
 from .common import dig, flatten, is_num, si
-from .stats import interp, pooled_std
+from .frontier import frontier_from_means, multiplier
+from .stats import (ALPHA, INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Estimate, difference_verdict, fisher_greater,
+                    jackknife, null_gain_verdict, one_sample, seeds_needed, t_quantile, threshold_verdict, welch)
 
-SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+NOT_APPLICABLE = "not applicable"  # a comparison with nothing to compare against: left out of the claim's verdict
 
-NOISE_K = 2.0
-ONE_SEED_TOL = 0.02
-SPARSITY_MIN, SPARSITY_ONE_SEED_TOL = 0.01, 0.005
-TARGET_MAE_MAX, TARGET_MAE_ONE_SEED_TOL = 0.1, 0.02
-WALLCLOCK_RATIO_MIN = 0.8
+LOSS_MARGIN = 0.02        # nats of val loss (claims 3, 4, 5)
+SPARSITY_MARGIN = 0.01    # fraction of gates (claim 1)
+TARGET_MAE_MAX = 0.1      # claim 2
+WALLCLOCK_RATIO_MIN = 0.8  # claim 6
 MIN_ESTIMATED_SAVING = 0.01
-SUSPICIOUS_RATIO = 1.5  # claim 6: realized savings this far above the estimate are flagged as timing noise
+MIN_REPEATS = 3
+SUSPICIOUS_RATIO = 1.5  # claim 6: realized savings this far above the estimate are flagged
+BAND_POINTS = 40
 # Keys that differ between runs for bookkeeping reasons and do not make two configurations different.
 IGNORED_KEYS = ("train.seed", "seed", "train.steps", "train.threads", "train.log_every", "train.val_every",
                 "train.checkpoint_every")
+
+PARAMS = {"level": 1 - ALPHA, "eq_level": 1 - 2 * ALPHA, "one_sided": 1 - ALPHA, "alpha_half": ALPHA / 2,
+          "loss_margin": LOSS_MARGIN, "loss_margin_pct": 100 * (math.exp(LOSS_MARGIN) - 1),
+          "sparsity_margin": SPARSITY_MARGIN, "mae_max": TARGET_MAE_MAX, "ratio_min": WALLCLOCK_RATIO_MIN,
+          "min_repeats": MIN_REPEATS}
 
 
 def _f(x, nd=4):
     return "n/a" if x is None else f"{x:.{nd}f}"
 
 
-def _pm(st, nd=4):
-    if st["mean"] is None:
-        return "n/a"
-    return f"{st['mean']:.{nd}f}" + (f" ± {st['std']:.{nd}f}" if st["std"] is not None else "")
-
-
 def _seeds(xs):
     return ", ".join(str(x) for x in xs)
+
+
+def _ci(est, nd=4, alpha=ALPHA):
+    c = est.ci(1 - alpha)
+    return f"{est.value:+.{nd}f} [{c[0]:+.{nd}f}, {c[1]:+.{nd}f}]" if c else (
+        f"{est.value:+.{nd}f} (no interval)" if est.value is not None else "n/a")
 
 
 def _universal(verdicts):
@@ -66,20 +71,88 @@ def _comparative(verdicts):
     return INCONCLUSIVE
 
 
+def _mde(est, alpha=ALPHA):
+    """Smallest effect the current interval detects with 80% power: (t_{1-alpha/2} + t_{0.8}) * se."""
+    if est.se is None or est.df is None:
+        return None
+    return (t_quantile(1 - alpha / 2, est.df) + t_quantile(0.8, est.df)) * est.se
+
+
+def what_would_decide(est, verdict, margin=None, threshold=None, unit="seeds", alpha=ALPHA):
+    """One sentence for an inconclusive verdict: the replicates per configuration that would decide it if the
+    observed effect and spread held, and the minimum detectable effect now; None for a decided verdict."""
+    if verdict != INCONCLUSIVE:
+        return None
+    if est.value is None:
+        return "Needs completed runs on every side of the comparison."
+    if est.se is None:
+        return (f"Needs >= 2 {unit} of every configuration it compares (now {_seeds(est.n.values())}): one "
+                f"{unit[:-1]} gives no variance estimate.")
+    n0 = min(est.n.values())
+    if threshold is not None:
+        gap = abs(est.value - threshold)
+        n = seeds_needed(est, gap, alpha)
+        return (f"At the observed spread (se {est.se:.3g} with n = {n0}), about {n} {unit} per configuration would "
+                f"put the interval on one side of {threshold:g} if the mean stays {est.value:.4g}"
+                if n else f"The mean equals the threshold {threshold:g}; no number of {unit} decides it") + "."
+    parts = []
+    d = abs(est.value)
+    if d > 0:
+        n = seeds_needed(est, d, alpha)
+        parts.append(f"about {n if n <= 1000 else '>1000'} {unit} per configuration would exclude 0 if the effect "
+                     f"is {est.value:+.4g} as observed")
+    if margin is not None and d < margin:
+        n = seeds_needed(est, margin - d, 2 * alpha)
+        parts.append(f"about {n if n <= 1000 else '>1000'} would show it within ±{margin:g} if it is that small")
+    mde = _mde(est, alpha)
+    return (f"At the observed spread (se {est.se:.3g} with n = {n0}): " + "; ".join(parts)
+            + (f". Minimum detectable effect now (80% power): {mde:.3g}." if mde is not None else "."))
+
+
+def _test_row(est, verdict, reason, margin=None, threshold=None, unit="seeds", alpha=ALPHA):
+    return {"estimate": est.to_json(1 - alpha), "verdict": verdict, "reason": reason, "alpha": alpha,
+            "decide": what_would_decide(est, verdict, margin, threshold, unit, alpha)}
+
+
+def per_test_alpha(k):
+    """Bonferroni: with k comparisons in one claim each is decided at ALPHA / k, so that the claim's verdict (which
+    any one comparison can decide) keeps an error rate <= ALPHA."""
+    return ALPHA / max(1, k)
+
+
 def _ev(lead, items=(), tail=""):
-    """Evidence text: a lead sentence, one item per configuration or comparison, a closing sentence."""
     items = list(items)
     parts = [lead.rstrip()] + (["; ".join(items) + "."] if items else []) + ([tail] if tail else [])
     return {"lead": lead, "items": items, "tail": tail, "summary": " ".join(p for p in parts if p)}
 
 
-def _row(cid, claim, statement, source, test, thresholds, verdict, ev, statistic, configs, runs, seeds,
-         details, notes=None):
-    return {"id": cid, "claim": claim, "paper_statement": statement, "source": source, "test": test,
-            "thresholds": thresholds, "verdict": verdict,
+def _row(cid, verdict, ev, statistic, configs, runs, seeds, details, headline=None, extra_thresholds=None,
+         notes=None):
+    """A claims-table row; headline: the test row (estimate, reason, decide) that speaks for the claim."""
+    text = T.CLAIMS[cid]
+    mk = text["margin"]
+    margin_value = {"loss": LOSS_MARGIN, "sparsity": SPARSITY_MARGIN, "mae": TARGET_MAE_MAX,
+                    "ratio": WALLCLOCK_RATIO_MIN}[mk]
+    h = headline or {}
+    return {"id": cid, "claim": text["claim"], "paper_statement": text["paper_statement"], "source": text["source"],
+            "test": text["test"].format(**PARAMS),
+            "margin": {"value": margin_value, "kind": mk, "why": T.MARGIN_WHY[mk].format(**PARAMS)},
+            "alpha": ALPHA, "thresholds": {"margin": margin_value, "alpha": ALPHA, **(extra_thresholds or {})},
+            "verdict": verdict, "estimate": h.get("estimate"), "reason": h.get("reason"), "decide": h.get("decide"),
+            "n_per_side": (h.get("estimate") or {}).get("n"), "statistic": statistic,
             "evidence": {**ev, "statistic": statistic, "configurations": configs, "runs": runs,
                          "seeds": seeds, "details": details},
             "notes": notes or []}
+
+
+def _headline(details, verdict):
+    """The detail whose test speaks for the claim: the first with the claim's verdict, else the first with an
+    estimate."""
+    with_est = [d for d in details if d.get("estimate")]
+    for d in with_est:
+        if d["verdict"] == verdict:
+            return d
+    return with_est[0] if with_est else None
 
 
 class Context:
@@ -92,7 +165,6 @@ class Context:
         for s in summaries:
             self.runs_of.setdefault(s["name"], []).append(s)
         self.raw = {(r["entry"]["name"], r["entry"].get("seed"), r["entry"]["dir"]): r for r in runs}
-        # the fully resolved config of each configuration (from run.json, else the runner's config.json)
         self.resolved = {}
         for r in runs:
             rep = r["report"]
@@ -110,6 +182,10 @@ class Context:
 
     def completed(self, name):
         return [s for s in self.runs_of.get(name, []) if s["status"] == "completed"]
+
+    def values(self, name, key):
+        """Per-seed values of a summary field over the completed runs: [(seed, value)] for finite values."""
+        return [(s["seed"], s[key]) for s in self.completed(name) if is_num(s.get(key))]
 
     def raw_run(self, s):
         return self.raw.get((s["name"], s["seed"], s["dir"]))
@@ -142,20 +218,19 @@ class Context:
 
         return all(norm(get_a(k)) == norm(get_b(k)) for k in keys)
 
-
-def _noise(a, b):
-    """(threshold, one_seed) for comparing the val-loss stats a and b."""
-    ps = pooled_std(a, b)
-    if ps is None:
-        return ONE_SEED_TOL, True
-    return NOISE_K * ps, False
+    def runs_used(self, *names):
+        return [f"{n}/seed{s}" for n in names for s in self.by_name[n]["completed_seeds"]]
 
 
-def _differs(diff, thr, one_seed):
-    """'beyond', 'within' or 'unclear' (one seed and within the tolerance)."""
-    if abs(diff) > thr:
-        return "beyond"
-    return "unclear" if one_seed else "within"
+def _loss_difference(cx, a, b):
+    """Welch estimate of mean val loss a − b over completed seeds."""
+    va = [v for _, v in cx.values(a, "final_val_loss")]
+    vb = [v for _, v in cx.values(b, "final_val_loss")]
+    if not va or not vb:
+        return None
+    est = welch(va, vb)
+    est.n = {a: len(va), b: len(vb)}
+    return est
 
 
 # ------------------------------------------------------------------------------------------------ claim 1
@@ -163,42 +238,36 @@ def _differs(diff, thr, one_seed):
 
 def claim_gates_skip(cx):
     gated = [g for g in cx.groups if g["role"] == "gated" and g["n_completed"] > 0]
-    details, verdicts, runs, seeds = [], [], [], set()
+    details, runs, seeds = [], [], set()
+    pairs_of = {g["name"]: [(s["seed"], s["sparsity"], s.get("initial_sparsity")) for s in cx.completed(g["name"])]
+                for g in gated}
+    alpha = per_test_alpha(sum(1 for ps in pairs_of.values() if any(is_num(f) and is_num(i) for _, f, i in ps)))
     for g in gated:
-        done = cx.completed(g["name"])
-        sp = [(s["seed"], s["sparsity"]) for s in done]
-        vals = [v for _, v in sp if v is not None]
-        if not vals:
-            v = INCONCLUSIVE
-        elif all(x > SPARSITY_MIN for x in vals) and len(vals) == len(sp):
-            v = SUPPORTED
-            if len(vals) == 1 and vals[0] - SPARSITY_MIN <= SPARSITY_ONE_SEED_TOL:
-                v = INCONCLUSIVE
+        pairs = pairs_of[g["name"]]
+        diffs = [(sd, f - i) for sd, f, i in pairs if is_num(f) and is_num(i)]
+        missing = [sd for sd, f, i in pairs if not (is_num(f) and is_num(i))]
+        d = {"configuration": g["name"], "final_sparsity_by_seed": {str(sd): f for sd, f, _ in pairs},
+             "initial_sparsity_by_seed": {str(sd): i for sd, _, i in pairs}}
+        if not diffs:
+            d.update(verdict=INCONCLUSIVE, reason="no run records both its final and its initial (step-0) sparsity",
+                     decide="Rerun with this skipbench (metrics.jsonl records the step-0 gate sparsity).",
+                     text=f"{g['name']}: no final and initial sparsity pair")
         else:
-            v = NOT_SUPPORTED
-            if len(vals) == 1 and abs(vals[0] - SPARSITY_MIN) <= SPARSITY_ONE_SEED_TOL:
-                v = INCONCLUSIVE
-        verdicts.append(v)
-        runs += [f"{g['name']}/seed{s}" for s, _ in sp]
-        seeds.update(s for s, _ in sp)
-        details.append({"configuration": g["name"], "sparsity_by_seed": {str(s): x for s, x in sp}, "verdict": v})
-    verdict = _universal(verdicts)
-    if not gated:
-        summary = _ev("No completed skip_middle runs with learned gates (zero_init_masks false) in this suite.")
-    else:
-        parts = [f"{d['configuration']}: " + ", ".join(_f(x, 3) for x in d["sparsity_by_seed"].values())
-                 + f" (seeds {_seeds(d['sparsity_by_seed'])}) → {d['verdict']}" for d in details]
-        summary = _ev("Realized validation sparsity per seed:", parts)
-    return _row(
-        1, "Gates learn to skip",
-        "Learning to skip the middle layers: learned per-token gates switch off the middle blocks for some tokens "
-        "(title; \"gate sparsity with an adaptive regularization loss\").", "arXiv 2506.21103 title and abstract",
-        f"Every completed skip_middle run with learned gates (zero_init_masks false) has realized sparsity "
-        f"gates.val.sparsity > {SPARSITY_MIN} (the fraction of (token, layer) gates below zero_eps on the validation "
-        f"split). A configuration with one seed within ±{SPARSITY_ONE_SEED_TOL} of the threshold is inconclusive.",
-        {"sparsity_min": SPARSITY_MIN, "one_seed_tolerance": SPARSITY_ONE_SEED_TOL},
-        verdict, summary, "gates.val.sparsity per run", [g["name"] for g in gated], runs, sorted(seeds, key=str),
-        details)
+            est = one_sample([x for _, x in diffs])
+            est.n = {g["name"]: len(diffs)}
+            v, why = difference_verdict(est, SPARSITY_MARGIN, alpha)
+            d.update(_test_row(est, v, why, SPARSITY_MARGIN, alpha=alpha))
+            d["text"] = (f"{g['name']}: sparsity gain {_ci(est, 3, alpha)} over seeds {_seeds([s for s, _ in diffs])}"
+                         + (f" (seeds {_seeds(missing)} lack a step-0 record)" if missing else "") + f": {why}")
+            runs += [f"{g['name']}/seed{s}" for s, _ in diffs]
+            seeds.update(s for s, _ in diffs)
+        details.append(d)
+    verdict = _universal([d["verdict"] for d in details])
+    ev = (_ev("No completed skip_middle runs with learned gates (zero_init_masks false) in this suite.") if not gated
+          else _ev("Learned minus initial validation sparsity, per configuration:",
+                   [f"{d['text']} → {d['verdict']}" for d in details]))
+    return _row(1, verdict, ev, "final − initial gate sparsity, paired by seed", [g["name"] for g in gated], runs,
+                sorted(seeds, key=str), details, _headline(details, verdict))
 
 
 # ------------------------------------------------------------------------------------------------ claim 2
@@ -207,62 +276,76 @@ def claim_gates_skip(cx):
 def claim_targets(cx):
     cands = [g for g in cx.groups if g["n_completed"] > 0 and any(
         s["mean_targets"] and s["gate_mean"] for s in cx.completed(g["name"]))]
-    details, verdicts, runs, seeds = [], [], [], set()
+    details, runs, seeds = [], [], set()
+    alpha = per_test_alpha(len(cands))
     for g in cands:
-        done = [s for s in cx.completed(g["name"]) if s["target_mae"] is not None]
-        maes = [s["target_mae"] for s in done]
-        if len(maes) == 1 and abs(maes[0] - TARGET_MAE_MAX) <= TARGET_MAE_ONE_SEED_TOL:
-            v = INCONCLUSIVE
-        elif maes and all(m < TARGET_MAE_MAX for m in maes):
-            v = SUPPORTED
-        elif maes:
-            v = NOT_SUPPORTED
-        else:
-            v = INCONCLUSIVE
-        verdicts.append(v)
-        runs += [f"{g['name']}/seed{s['seed']}" for s in done]
-        seeds.update(s["seed"] for s in done)
-        details.append({"configuration": g["name"], "mae_by_seed": {str(s["seed"]): s["target_mae"] for s in done},
-                        "implied_target_sparsity": g["stats"]["implied_target_sparsity"]["mean"],
-                        "realized_sparsity": g["stats"]["sparsity"]["mean"], "verdict": v})
-    verdict = _universal(verdicts)
-    if not cands:
-        summary = _ev("No completed run has per-layer mean targets (controller.final_state.mean_targets): the "
-                      "suite has no target-based controller runs (adaptive, proportional, proportional_derivative, "
-                      "sparsity_variance_l2).")
-    else:
-        summary = _ev("Mean |realized gate mean − target| over layers:", [
-            f"{d['configuration']}: " + ", ".join(_f(m, 3) for m in d["mae_by_seed"].values())
-            + f" (seeds {_seeds(d['mae_by_seed'])}) → {d['verdict']}" for d in details])
-    return _row(
-        2, "Sparsity follows the targets",
-        "The controller's adaptive regularization steers each layer's mean gate to its target "
-        "(\"gate sparsity with an adaptive regularization loss\").", "arXiv 2506.21103 abstract; released code",
-        f"For every completed run whose controller has per-layer mean targets: the mean absolute error between the "
-        f"realized per-layer gate mean (gates.val.gate_mean) and the target (controller.final_state.mean_targets) is "
-        f"< {TARGET_MAE_MAX}. One seed within ±{TARGET_MAE_ONE_SEED_TOL} of the threshold: inconclusive.",
-        {"mae_max": TARGET_MAE_MAX, "one_seed_tolerance": TARGET_MAE_ONE_SEED_TOL},
-        verdict, summary, "mean over layers of |gate_mean_l − target_l| per run", [g["name"] for g in cands], runs,
-        sorted(seeds, key=str), details)
+        maes = cx.values(g["name"], "target_mae")
+        est = one_sample([m for _, m in maes]) if maes else Estimate(None)
+        est.n = {g["name"]: len(maes)}
+        v, why = threshold_verdict(est, TARGET_MAE_MAX, alpha)
+        d = {"configuration": g["name"], "mae_by_seed": {str(s): m for s, m in maes},
+             "implied_target_sparsity": g["stats"]["implied_target_sparsity"]["mean"],
+             "realized_sparsity": g["stats"]["sparsity"]["mean"],
+             **_test_row(est, v, why, threshold=TARGET_MAE_MAX, alpha=alpha),
+             "text": f"{g['name']}: mean MAE {_ci(est, 3, alpha)} (seeds {_seeds([s for s, _ in maes])}): {why}"}
+        details.append(d)
+        runs += [f"{g['name']}/seed{s}" for s, _ in maes]
+        seeds.update(s for s, _ in maes)
+    verdict = _universal([d["verdict"] for d in details])
+    ev = (_ev("No completed run has per-layer mean targets (controller.final_state.mean_targets): the suite has no "
+              "target-based controller runs (adaptive, proportional, proportional_derivative, sparsity_variance_l2).")
+          if not cands else _ev("Mean |realized gate mean − target| over layers, per configuration:",
+                                [f"{d['text']} → {d['verdict']}" for d in details]))
+    return _row(2, verdict, ev, "mean over layers of |gate_mean_l − target_l|, mean over seeds",
+                [g["name"] for g in cands], runs, sorted(seeds, key=str), details, _headline(details, verdict))
 
 
 # ------------------------------------------------------------------------------------------------ claim 3
 
 
-def _compare_loss(a, b):
-    """Validation-loss difference a − b with its noise threshold; None when either has no completed seed."""
-    sa, sb = a["stats"]["val_loss"], b["stats"]["val_loss"]
-    if sa["mean"] is None or sb["mean"] is None:
-        return None
-    thr, one = _noise(sa, sb)
-    return {"diff": sa["mean"] - sb["mean"], "threshold": thr, "one_seed": one,
-            "a": sa, "b": sb, "a_seeds": a["completed_seeds"], "b_seeds": b["completed_seeds"]}
+def _diverged(s):
+    return s["status"] == "diverged" or (s["status"] == "failed" and s["exit_code"] == 3)
+
+
+def _sandwich_pair(cx, p, s, alpha):
+    """One pre-vs-sandwich comparison."""
+    finished = lambda name: [r for r in cx.runs_of.get(name, [])  # noqa: E731
+                             if r["status"] in ("completed", "diverged") or _diverged(r)]
+    fp, fs = finished(p["name"]), finished(s["name"])
+    dp, ds = sum(map(_diverged, fp)), sum(map(_diverged, fs))
+    d = {"pre": p["name"], "sandwich": s["name"], "pre_diverged": dp, "pre_finished": len(fp),
+         "sandwich_diverged": ds, "sandwich_finished": len(fs)}
+    if dp or ds:
+        pg, pl = fisher_greater(dp, len(fp), ds, len(fs)), fisher_greater(ds, len(fs), dp, len(fp))
+        if pg < alpha / 2:
+            v, why = SUPPORTED, f"pre diverges more often: Fisher's exact one-sided p = {pg:.3g} < {alpha / 2:.3g}"
+        elif pl < alpha / 2:
+            v, why = NOT_SUPPORTED, f"sandwich diverges more often: Fisher's exact one-sided p = {pl:.3g}"
+        else:
+            v, why = INCONCLUSIVE, f"Fisher's exact one-sided p = {pg:.3g} is not below {alpha / 2:.3g}"
+        need = next((n for n in range(2, 51) if fisher_greater(n, n, 0, n) < alpha / 2), None)
+        d.update(verdict=v, reason=why, estimate=None, test="Fisher's exact test on divergence counts",
+                 decide=None if v != INCONCLUSIVE else (
+                     f"If pre always diverges and sandwich never does, {need} seeds of each decide it (Fisher)."),
+                 text=(f"{p['name']} (pre) diverged in {dp} of {len(fp)} finished run(s), {s['name']} (sandwich) in "
+                       f"{ds} of {len(fs)}: {why}"))
+        return d
+    est = _loss_difference(cx, p["name"], s["name"])
+    if est is None:
+        d.update(verdict=INCONCLUSIVE, reason="no completed runs on one side", estimate=None,
+                 decide="Needs completed runs of both configurations.",
+                 text=f"{p['name']} vs {s['name']}: no completed runs on one side yet")
+        return d
+    v, why = difference_verdict(est, LOSS_MARGIN, alpha)
+    d.update(_test_row(est, v, why, LOSS_MARGIN, alpha=alpha), test="Welch t on final val loss (pre − sandwich)",
+             text=f"val loss {p['name']} (pre) − {s['name']} (sandwich) = {_ci(est, 4, alpha)}: {why}")
+    return d
 
 
 def claim_sandwich(cx):
     pres = [g for g in cx.groups if g["norm"] == "pre"]
     sandwiches = [g for g in cx.groups if g["norm"] == "sandwich"]
-    details, verdicts, runs, seeds, configs = [], [], [], set(), []
+    details, configs, runs, plan = [], [], [], []
     for p in pres:
         matches = [s for s in sandwiches if cx.same_except(p, s, ["model.norm"])]
         matched_on = "every other setting"
@@ -270,70 +353,31 @@ def claim_sandwich(cx):
             matches = [s for s in sandwiches if all(
                 s[k] == p[k] for k in ("variant", "n_layers", "dim", "attention_gate", "controller"))]
             matched_on = "variant, n_layers, dim, attention_gate, controller (settings differ otherwise)"
-        p_runs = cx.runs_of.get(p["name"], [])
-        div = [s for s in p_runs if s["status"] == "diverged" or (s["status"] == "failed" and s["exit_code"] == 3)]
-        finished = [s for s in p_runs if s["status"] in ("completed", "diverged") or s in div]
+        plan.append((p, matches, matched_on))
+    alpha = per_test_alpha(sum(len(m) for _, m, _ in plan))
+    for p, matches, matched_on in plan:
         if not matches:
-            details.append({"pre": p["name"], "sandwich": None, "verdict": INCONCLUSIVE,
+            details.append({"pre": p["name"], "sandwich": None, "verdict": INCONCLUSIVE, "estimate": None,
+                            "reason": "no sandwich twin", "decide": "Add the sandwich configuration of the same "
+                            "variant and settings.",
                             "text": f"{p['name']}: no sandwich configuration of the same variant to compare"})
-            verdicts.append(INCONCLUSIVE)
             continue
         for s in matches:
-            configs += [p["name"], s["name"]]
-            runs += [f"{p['name']}/seed{r['seed']}" for r in finished]
-            runs += [f"{s['name']}/seed{x}" for x in s["completed_seeds"]]
-            seeds.update([r["seed"] for r in finished] + s["completed_seeds"])
-            relaxed = "" if matched_on == "every other setting" else f" [matched on {matched_on}]"
-            d = {"pre": p["name"], "sandwich": s["name"], "matched_on": matched_on,
-                 "pre_diverged": len(div), "pre_finished": len(finished), "sandwich_completed": s["n_completed"]}
-            if div:
-                if s["any_diverged"]:
-                    v, text = INCONCLUSIVE, f"{p['name']} diverged in {len(div)} run(s), but {s['name']} diverged too"
-                elif s["n_completed"] == 0:
-                    v, text = INCONCLUSIVE, (f"{p['name']} diverged in {len(div)} run(s); {s['name']} has no "
-                                             "completed run yet")
-                else:
-                    v = SUPPORTED
-                    text = (f"{p['name']} (pre) diverged in {len(div)} of {len(finished)} finished run(s) (seeds "
-                            f"{_seeds([r['seed'] for r in div])}; {div[0]['failure'] or 'no reason recorded'}); "
-                            f"{s['name']} (sandwich) completed {s['n_completed']} seed(s), val loss "
-                            f"{_pm(s['stats']['val_loss'])}")
-            else:
-                c = _compare_loss(p, s)
-                if c is None:
-                    v, text = INCONCLUSIVE, f"{p['name']} vs {s['name']}: no completed runs on one side yet"
-                else:
-                    d.update({"diff": c["diff"], "threshold": c["threshold"], "one_seed": c["one_seed"]})
-                    how = _differs(c["diff"], c["threshold"], c["one_seed"])
-                    if c["diff"] > c["threshold"]:
-                        v = SUPPORTED
-                    elif how == "unclear":
-                        v = INCONCLUSIVE
-                    else:
-                        v = NOT_SUPPORTED
-                    text = (f"val loss pre {p['name']} {_pm(c['a'])} (seeds {_seeds(c['a_seeds'])}) − sandwich "
-                            f"{s['name']} {_pm(c['b'])} (seeds {_seeds(c['b_seeds'])}) = {c['diff']:+.4f}; "
-                            f"threshold {c['threshold']:.4f}" + (" (one seed: tolerance)" if c["one_seed"] else
-                                                                  f" ({NOISE_K:g} × pooled seed std)"))
-            d.update({"verdict": v, "text": text + relaxed})
+            d = _sandwich_pair(cx, p, s, alpha)
+            d["matched_on"] = matched_on
+            if matched_on != "every other setting":
+                d["text"] += f" [matched on {matched_on}]"
             details.append(d)
-            verdicts.append(v)
-    verdict = _comparative(verdicts) if pres else INCONCLUSIVE
-    summary = (_ev("No runs with model.norm = pre in this suite.") if not pres else
-               _ev("Pre-LN against sandwich:", [f"{d['text']} → {d['verdict']}" for d in details]))
-    return _row(
-        3, "Sandwich-LN is needed for stable training",
-        "\"residual norms are controlled with a 'sandwich' or 'peri-layernorm' scheme\"; Sandwich-LN is \"the key "
-        "difference relative to Llama 3 … instead of Pre-LN\".", "arXiv 2506.21103 abstract; HF model cards",
-        f"Compare each model.norm = pre configuration with the sandwich configuration that differs only in "
-        f"model.norm (else: same variant, depth, width, attention gate and controller). Supported if the pre runs "
-        f"diverge (status diverged, or failed with exit code 3) while sandwich completes, or if pre's mean val loss is "
-        f"worse by more than {NOISE_K:g} × the pooled seed std (by more than {ONE_SEED_TOL} with one seed); "
-        f"not supported if pre is as good or better; inconclusive without pre runs, with one seed and a difference "
-        f"within {ONE_SEED_TOL}, or when comparisons disagree.",
-        {"noise_k": NOISE_K, "one_seed_tolerance": ONE_SEED_TOL},
-        verdict, summary, "divergence count; difference of mean final val loss (pre − sandwich)",
-        sorted(set(configs)), sorted(set(runs)), sorted(seeds, key=str), details)
+            configs += [p["name"], s["name"]]
+            runs += [f"{x['name']}/seed{x['seed']}" for n in (p["name"], s["name"]) for x in cx.runs_of.get(n, [])
+                     if x["status"] == "completed" or _diverged(x)]
+    verdict = _comparative([d["verdict"] for d in details]) if pres else INCONCLUSIVE
+    ev = (_ev("No runs with model.norm = pre in this suite.") if not pres else
+          _ev("Pre-LN against sandwich:", [f"{d['text']} → {d['verdict']}" for d in details]))
+    head = _headline(details, verdict) or next((d for d in details if d["verdict"] == verdict), None)
+    seeds = sorted({r.rsplit("seed", 1)[1] for r in runs}, key=str)
+    return _row(3, verdict, ev, "divergence counts (Fisher); else mean final val loss pre − sandwich (Welch)",
+                sorted(set(configs)), sorted(set(runs)), seeds, details, head)
 
 
 # ------------------------------------------------------------------------------------------------ claim 4
@@ -342,61 +386,42 @@ def claim_sandwich(cx):
 def claim_key_attention(cx):
     gated = [g for g in cx.groups if g["attention_gate"] in ("key", "none", "reference") and g["n_completed"] > 0
              and g["role"] in ("gated", "other")]
-    keys = [g for g in gated if g["attention_gate"] == "key"]
-    details, verdicts, runs, seeds, configs, sanity = [], [], [], set(), [], []
     ign = ["variant.options.attention_gate"]
-    for k in keys:
-        others = [g for g in gated if g["attention_gate"] in ("none", "reference") and cx.same_except(k, g, ign)]
-        for o in others:
-            c = _compare_loss(k, o)
-            if c is None:
-                continue
-            how = _differs(c["diff"], c["threshold"], c["one_seed"])
-            v = {"beyond": SUPPORTED, "within": NOT_SUPPORTED, "unclear": INCONCLUSIVE}[how]
-            configs += [k["name"], o["name"]]
-            runs += [f"{k['name']}/seed{x}" for x in k["completed_seeds"]]
-            runs += [f"{o['name']}/seed{x}" for x in o["completed_seeds"]]
-            seeds.update(k["completed_seeds"] + o["completed_seeds"])
-            text = (f"key {k['name']} {_pm(c['a'])} (seeds {_seeds(c['a_seeds'])}) − {o['attention_gate']} "
-                    f"{o['name']} {_pm(c['b'])} (seeds {_seeds(c['b_seeds'])}) = {c['diff']:+.4f}; threshold "
-                    f"{c['threshold']:.4f}" + (" (one seed: tolerance)" if c["one_seed"]
-                                               else f" ({NOISE_K:g} × pooled seed std)"))
-            details.append({"key": k["name"], "other": o["name"], "other_gate": o["attention_gate"],
-                            "diff": c["diff"], "threshold": c["threshold"], "one_seed": c["one_seed"],
-                            "verdict": v, "text": text})
-            verdicts.append(v)
-    nones = [g for g in gated if g["attention_gate"] == "none"]
-    for n in nones:
+    details, configs, sanity, pairs = [], [], [], []
+    for k in [g for g in gated if g["attention_gate"] == "key"]:
+        for o in [g for g in gated if g["attention_gate"] in ("none", "reference") and cx.same_except(k, g, ign)]:
+            est = _loss_difference(cx, o["name"], k["name"])
+            if est is not None:
+                pairs.append((k, o, est))
+    alpha = per_test_alpha(len(pairs))
+    for k, o, est in pairs:
+        v, why = difference_verdict(est, LOSS_MARGIN, alpha)
+        configs += [k["name"], o["name"]]
+        details.append({"key": k["name"], "other": o["name"], "other_gate": o["attention_gate"],
+                        **_test_row(est, v, why, LOSS_MARGIN, alpha=alpha),
+                        "text": f"val loss {o['attention_gate']} {o['name']} − key {k['name']} = "
+                                f"{_ci(est, 4, alpha)}: {why}"})
+    for n in [g for g in gated if g["attention_gate"] == "none"]:
         for r in [g for g in gated if g["attention_gate"] == "reference" and cx.same_except(n, g, ign)]:
-            c = _compare_loss(r, n)
-            if c is not None:
-                flag = abs(c["diff"]) > c["threshold"]
-                sanity.append(f"reference {r['name']} − none {n['name']} = {c['diff']:+.4f}"
-                              + (" (unexpected: larger than the seed noise; reference should equal none)"
-                                 if flag else " (as expected)"))
-    verdict = _comparative(verdicts)
-    if not details:
-        summary = _ev("No pair of completed configurations that differ only in variant.options.attention_gate "
-                      "(key vs none or reference).", tail=("Sanity check: " + "; ".join(sanity) + ".") if sanity else "")
-    else:
-        summary = _ev("Validation loss, key against none/reference:",
-                      [f"{d['text']} → {d['verdict']}" for d in details],
-                      ("Sanity check: " + "; ".join(sanity) + ".") if sanity else "")
-    return _row(
-        4, "Key-masked attention matters",
-        "Other tokens are prevented from attending to a skipped position in the skipped blocks' self-attention "
-        "(Figure 1). The released code adds the gate term on the query axis, which softmax cancels.",
-        "arXiv 2506.21103 Figure 1 caption; released code model/utils.py",
-        f"Compare variant.options.attention_gate = key with none and with reference, all else equal. Supported if "
-        f"key's mean val loss differs from none's (or reference's) by more than {NOISE_K:g} × the pooled seed std "
-        f"(more than {ONE_SEED_TOL} with one seed); not supported if within the seed noise; inconclusive without such "
-        f"pairs, with one seed and a difference within {ONE_SEED_TOL}, or when comparisons disagree. reference is a "
-        f"numerical no-op (same as none) by construction, so reference vs none is reported as a sanity check.",
-        {"noise_k": NOISE_K, "one_seed_tolerance": ONE_SEED_TOL},
-        verdict, summary, "difference of mean final val loss (key − none/reference)", sorted(set(configs)),
-        sorted(set(runs)), sorted(seeds, key=str), details,
-        notes=["attention_gate = reference adds ln(g) indexed by the query, a per-row constant that softmax "
-               "cancels: it is the same model as none."])
+            est = _loss_difference(cx, r["name"], n["name"])
+            if est is not None:
+                c = est.ci()
+                odd = c is not None and (c[0] > 0 or c[1] < 0)
+                sanity.append(f"reference {r['name']} − none {n['name']} = {_ci(est)}"
+                              + (" (unexpected: the interval excludes 0; reference should equal none)" if odd
+                                 else " (as expected)"))
+    verdict = _comparative([d["verdict"] for d in details])
+    tail = ("Sanity check: " + "; ".join(sanity) + ".") if sanity else ""
+    ev = (_ev("No pair of completed configurations that differ only in variant.options.attention_gate (key vs none "
+              "or reference).", tail=tail) if not details else
+          _ev("Validation loss, none/reference minus key (positive: key masking helps):",
+              [f"{d['text']} → {d['verdict']}" for d in details], tail))
+    return _row(4, verdict, ev, "mean final val loss none − key (Welch)", sorted(set(configs)),
+                sorted(set(cx.runs_used(*set(configs)))), sorted({s for c in set(configs) for s in
+                                                                   cx.by_name[c]["completed_seeds"]}, key=str),
+                details, _headline(details, verdict),
+                notes=["attention_gate = reference adds ln(g) indexed by the query, a per-row constant that softmax "
+                       "cancels: it is the same model as none."])
 
 
 # ------------------------------------------------------------------------------------------------ claim 5
@@ -420,126 +445,168 @@ def dense_frontiers(groups, mode="standard"):
     return out
 
 
-def frontier_at(points, x):
-    """Interpolated (loss mean, loss std or None) of a frontier at FLOPs x, in log FLOPs; None out of range."""
-    xs = [math.log10(p["flops"]) for p in points]
-    lx = math.log10(x)
-    m = interp(xs, [p["loss"]["mean"] for p in points], lx)
-    if m is None:
-        return None
-    stds = [p["loss"]["std"] for p in points]
-    sd = interp(xs, stds, lx) if all(s is not None for s in stds) else None
-    return m, sd
+def _losses(cx, name):
+    return [v for _, v in cx.values(name, "final_val_loss")]
+
+
+def _frontier_fn(pts):
+    """fn(means) -> Frontier over the dense points."""
+    return lambda m: frontier_from_means([(p["name"], p["flops"]) for p in pts], m)
+
+
+def frontier_band(cx, pts, c_lo, c_hi):
+    """Pointwise 95% interval of the frontier on a log grid over [c_lo, c_hi]: {'flops','mean','lo','hi'}."""
+    make = _frontier_fn(pts)
+    samples = {p["name"]: _losses(cx, p["name"]) for p in pts}
+    out = {"flops": [], "mean": [], "lo": [], "hi": []}
+    for i in range(BAND_POINTS):
+        c = c_lo * (c_hi / c_lo) ** (i / (BAND_POINTS - 1))
+
+        def at(m, c=c):
+            f = make(m)
+            return f.predict(c) if f else None
+        est = jackknife(samples, at)
+        if est.value is None:
+            continue
+        ci = est.ci()
+        out["flops"].append(c)
+        out["mean"].append(est.value)
+        out["lo"].append(ci[0] if ci else None)
+        out["hi"].append(ci[1] if ci else None)
+    return out
+
+
+def _gated_vs_frontier(cx, g, pts, alpha):
+    c_g = g["stats"]["inference_flops_standard"]["mean"]
+    make = _frontier_fn(pts)
+    samples = {p["name"]: _losses(cx, p["name"]) for p in pts}
+    samples[g["name"]] = _losses(cx, g["name"])
+
+    def gain(m):
+        f = make(m)
+        at = f.predict(c_g) if f else None
+        return None if at is None else at - m[g["name"]]
+
+    def log_mult(m):
+        f = make(m)
+        x = multiplier(f, c_g, m[g["name"]]) if f else None
+        return math.log(x) if x else None
+
+    est = jackknife(samples, gain)
+    est.n = {k: len(v) for k, v in samples.items()}
+    lm = jackknife(samples, log_mult)
+    front = make({k: sum(v) / len(v) for k, v in samples.items()})
+    d = {"configuration": g["name"], "flops_per_token": c_g, "val_loss": g["stats"]["val_loss"]["mean"],
+         "context": {"norm": g["norm"], "dim": g["dim"]}, "frontier_kind": front.kind if front else None}
+    if est.value is None:
+        rng = f"[{si(pts[0]['flops'], 'FLOP')}, {si(pts[-1]['flops'], 'FLOP')}]"
+        d.update(verdict=INCONCLUSIVE, estimate=None, reason="outside the dense range of the piecewise-linear frontier",
+                 decide="Add a dense depth whose FLOPs bracket the gated configuration's, or >= 4 depths for a "
+                        "power-law fit.",
+                 text=f"{g['name']}: {si(c_g, 'FLOP')}/token is outside the dense range {rng}")
+        return d
+    v, why = null_gain_verdict(est, LOSS_MARGIN, alpha)
+    d.update(_test_row(est, v, why, LOSS_MARGIN, alpha=alpha))
+    d["gain"] = est.value
+    d["frontier_loss"] = est.value + d["val_loss"]
+    d["extrapolated"] = not front.in_range(c_g)
+    mult = {"value": math.exp(lm.value) if lm.value is not None else None,
+            "ci": [math.exp(x) for x in lm.ci(1 - alpha)] if lm.ci() else None, "ci_level": 1 - alpha}
+    if lm.value is not None:
+        c_eq = math.exp(lm.value) * c_g
+        mult["dense_equivalent_flops"] = c_eq
+        mult["extrapolated"] = not front.in_range(c_eq) or d["extrapolated"]
+    d["multiplier"] = mult
+    mtxt = ("no multiplier (the frontier does not reach its loss)" if mult["value"] is None else
+            f"compute multiplier {mult['value']:.2f}" + (f" [{mult['ci'][0]:.2f}, {mult['ci'][1]:.2f}]"
+                                                          if mult["ci"] else " (no interval)")
+            + (" (extrapolated)" if mult.get("extrapolated") else ""))
+    d["text"] = (f"{g['name']}: {si(c_g, 'FLOP')}/token, gain over the {front.kind.replace('_', '-')} frontier "
+                 f"{_ci(est, 4, alpha)} nats, {mtxt}: {why}")
+    return d
+
+
+def _gated_family_fits(groups):
+    """Power-law fits of gated families (same norm, width, attention gate and controller) with >= 4 points."""
+    fam = {}
+    for g in groups:
+        if g["role"] == "gated" and g["n_completed"] and g["stats"]["val_loss"]["mean"] is not None \
+                and g["stats"]["inference_flops_standard"]["mean"]:
+            fam.setdefault((g["norm"], g["dim"], g["attention_gate"], g["controller"]), []).append(g)
+    out = []
+    for key, gs in fam.items():
+        f = frontier_from_means([(g["name"], g["stats"]["inference_flops_standard"]["mean"]) for g in gs],
+                                {g["name"]: g["stats"]["val_loss"]["mean"] for g in gs})
+        if f is not None and f.kind == "power_law":
+            out.append({"family": {"norm": key[0], "dim": key[1], "attention_gate": key[2], "controller": key[3]},
+                        "configurations": [g["name"] for g in gs], **f.describe()})
+    return out
 
 
 def claim_frontier(cx):
     fronts = dense_frontiers(cx.groups)
     gated = [g for g in cx.groups if g["role"] == "gated" and g["n_completed"] > 0
              and g["stats"]["val_loss"]["mean"] is not None and g["stats"]["inference_flops_standard"]["mean"]]
-    details, verdicts, runs, seeds, configs = [], [], [], set(), []
+    details, configs = [], []
+    alpha = per_test_alpha(sum(1 for g in gated if len({p["flops"] for p in fronts.get((g["norm"], g["dim"]), [])}) >= 2))
     for g in gated:
-        ctx = (g["norm"], g["dim"])
-        pts = fronts.get(ctx, [])
-        depths = {p["n_layers"] for p in pts}
-        x = g["stats"]["inference_flops_standard"]["mean"]
-        d = {"configuration": g["name"], "flops_per_token": x, "val_loss": g["stats"]["val_loss"]["mean"],
-             "context": {"norm": ctx[0], "dim": ctx[1]}}
-        if len(depths) < 2:
-            d.update(verdict=INCONCLUSIVE, text=f"{g['name']}: fewer than 2 dense depths with norm={ctx[0]}, "
-                                                f"dim={ctx[1]} to interpolate")
-        else:
-            at = frontier_at(pts, x)
-            if at is None:
-                d.update(verdict=INCONCLUSIVE, text=(
-                    f"{g['name']}: {si(x, 'FLOP')}/token is outside the dense range "
-                    f"[{si(pts[0]['flops'], 'FLOP')}, {si(pts[-1]['flops'], 'FLOP')}]"))
-            else:
-                fm, fs = at
-                gs = g["stats"]["val_loss"]["std"]
-                gap = g["stats"]["val_loss"]["mean"] - fm
-                if gs is None or fs is None:
-                    thr, one = ONE_SEED_TOL, True
-                else:
-                    thr, one = NOISE_K * math.sqrt((gs ** 2 + fs ** 2) / 2), False
-                if gap < -thr:
-                    v = NOT_SUPPORTED
-                elif one and abs(gap) <= thr:
-                    v = INCONCLUSIVE
-                else:
-                    v = SUPPORTED
-                configs += [g["name"]] + [p["name"] for p in pts]
-                runs += [f"{g['name']}/seed{s}" for s in g["completed_seeds"]]
-                for p in pts:
-                    runs += [f"{p['name']}/seed{s}" for s in cx.by_name[p["name"]]["completed_seeds"]]
-                seeds.update(g["completed_seeds"])
-                d.update(frontier_loss=fm, gap=gap, threshold=thr, one_seed=one, verdict=v, text=(
-                    f"{g['name']}: {_pm(g['stats']['val_loss'])} at {si(x, 'FLOP')}/token (seeds "
-                    f"{_seeds(g['completed_seeds'])}) vs dense frontier {fm:.4f} → gap {gap:+.4f} (threshold "
-                    f"{thr:.4f}{', one seed' if one else ''})"))
-        details.append(d)
-        verdicts.append(d["verdict"])
-    decided = [v for v in verdicts if v != INCONCLUSIVE]
-    if NOT_SUPPORTED in decided:
-        verdict = NOT_SUPPORTED
-    elif decided:
-        verdict = SUPPORTED
-    else:
-        verdict = INCONCLUSIVE
+        pts = fronts.get((g["norm"], g["dim"]), [])
+        if len({p["flops"] for p in pts}) < 2:
+            details.append({"configuration": g["name"], "verdict": NOT_APPLICABLE, "estimate": None,
+                            "context": {"norm": g["norm"], "dim": g["dim"]},
+                            "reason": "fewer than 2 dense depths", "decide": "Add dense depths of the same norm and "
+                            "width (>= 4 for a power-law fit).",
+                            "text": f"{g['name']}: fewer than 2 dense depths with norm={g['norm']}, dim={g['dim']}: "
+                                    f"not compared (left out of the verdict)"})
+            continue
+        details.append(_gated_vs_frontier(cx, g, pts, alpha))
+        configs += [g["name"]] + [p["name"] for p in pts]
+    curves = []
+    for ctx, pts in fronts.items():
+        if len({p["flops"] for p in pts}) < 2:
+            continue
+        f = frontier_from_means([(p["name"], p["flops"]) for p in pts], {p["name"]: p["loss"]["mean"] for p in pts})
+        xs = [p["flops"] for p in pts] + [d["flops_per_token"] for d in details
+                                          if d.get("context") == {"norm": ctx[0], "dim": ctx[1]}
+                                          and "flops_per_token" in d and f.kind == "power_law"]
+        curves.append({"context": {"norm": ctx[0], "dim": ctx[1]}, **f.describe(),
+                       "band": frontier_band(cx, pts, min(xs), max(xs))})
+    verdict = _universal([d["verdict"] for d in details if d["verdict"] != NOT_APPLICABLE])
+    widths = sorted({d["context"]["dim"] for d in details if (d.get("multiplier") or {}).get("value")})
+    trend = [f"dim {w}: " + ", ".join(f"{d['configuration']} {d['multiplier']['value']:.2f}" for d in details
+                                      if d["context"]["dim"] == w and (d.get("multiplier") or {}).get("value"))
+             for w in widths]
     if not gated:
-        summary = _ev("No completed skip_middle runs with learned gates.")
+        ev = _ev("No completed skip_middle runs with learned gates.")
     else:
         fr = "; ".join(f"Dense frontier (norm={c[0]}, dim={c[1]}): " + ", ".join(
-            f"{p['name']} {si(p['flops'], 'FLOP')}/token → {_pm(p['loss'])}" for p in pts) for c, pts in fronts.items())
-        summary = _ev((fr + "." if fr else "No dense runs.") + " Gated configurations:",
-                      [f"{d['text']} → {d['verdict']}" for d in details],
-                      "Configurations marked inconclusive are left out of the verdict."
-                      if INCONCLUSIVE in verdicts and decided else "")
-    return _row(
-        5, "The gated model does not beat dense baselines with fewer layers at equal estimated FLOPs",
-        "\"at the scales investigated, our approach does not achieve improvements in the trade-off between "
-        "validation cross-entropy and estimated FLOPs compared to dense baselines with fewer layers.\"",
-        "arXiv 2506.21103 abstract",
-        f"Dense frontier: final val loss (mean over seeds) of the dense configurations (variant dense, or skip_middle "
-        f"with zero_init_masks) with the same norm and width, piecewise linear in log10 of the estimated inference "
-        f"FLOPs per token (standard mode, at the validation sparsity). For each gated configuration: gap = its mean "
-        f"val loss − the frontier at its mean FLOPs (negative = better than dense). Supported if no gated "
-        f"configuration is below the frontier by more than {NOISE_K:g} × the pooled seed std of gated and frontier "
-        f"(interpolated) losses ({ONE_SEED_TOL} when either has one seed; a one-seed gap within it is inconclusive); "
-        f"not supported otherwise; inconclusive when the gated FLOPs fall outside the dense range or there are fewer "
-        f"than 2 dense depths.",
-        {"noise_k": NOISE_K, "one_seed_tolerance": ONE_SEED_TOL, "flops_mode": "standard",
-         "interpolation": "piecewise linear in log10 FLOPs per token"},
-        verdict, summary, "val-loss gap to the dense frontier at equal estimated inference FLOPs",
-        sorted(set(configs)), sorted(set(runs)), sorted(seeds, key=str), details,
-        notes=_frontier_notes(fronts, details))
+            f"{p['name']} {si(p['flops'], 'FLOP')}/token → {p['loss']['mean']:.4f} (n={p['loss']['n']})"
+            for p in pts) for c, pts in fronts.items())
+        ev = _ev((fr + "." if fr else "No dense runs.") + " Gated configurations:",
+                 [f"{d['text']} → {d['verdict']}" for d in details],
+                 ("Compute multipliers by width (the trend with scale): " + "; ".join(trend) + ".")
+                 if len(widths) > 1 else "")
+    return _row(5, verdict, ev, "gain = dense frontier at the gated FLOPs − gated val loss (jackknife t)",
+                sorted(set(configs)), sorted(set(cx.runs_used(*set(configs)))),
+                sorted({s for c in set(configs) for s in cx.by_name[c]["completed_seeds"]}, key=str),
+                {"comparisons": details, "frontiers": curves, "gated_family_fits": _gated_family_fits(cx.groups)},
+                _headline(details, verdict),
+                extra_thresholds={"flops_mode": "standard", "frontier": "power law with >= 4 depths, else monotone "
+                                  "piecewise linear in log FLOPs"},
+                notes=_frontier_notes(fronts))
 
 
-def _frontier_notes(fronts, details):
-    """Warn when a deeper dense configuration is worse than a shallower one beyond the seed noise: the runs are
-    probably too short for the deeper models, and the line is not a frontier (lower envelope). Then also say which
-    gated configurations a dense one Pareto-dominates (no more FLOPs, lower loss)."""
+def _frontier_notes(fronts):
+    """A deeper dense configuration worse than a shallower one (beyond its interval): the runs are probably too
+    short for the deeper models, and the isotonic frontier pools them."""
     notes = []
-    for d in details:
-        pts = fronts.get((d["context"]["norm"], d["context"]["dim"]), [])
-        d["dominated_by"] = [p["name"] for p in pts if p["flops"] <= d["flops_per_token"]
-                             and p["loss"]["mean"] < d["val_loss"]]
     for ctx, pts in fronts.items():
-        rises = []
-        for a, b in zip(pts, pts[1:]):
-            thr, _ = _noise(a["loss"], b["loss"])
-            if b["loss"]["mean"] - a["loss"]["mean"] > thr:
-                rises.append(f"{b['name']} {b['loss']['mean']:.4f} > {a['name']} {a['loss']['mean']:.4f}")
+        rises = [f"{b['name']} {b['loss']['mean']:.4f} > {a['name']} {a['loss']['mean']:.4f}"
+                 for a, b in zip(pts, pts[1:]) if b["loss"]["mean"] > a["loss"]["mean"]]
         if rises:
             notes.append(f"Dense loss rises with FLOPs (norm={ctx[0]}, dim={ctx[1]}: {'; '.join(rises)}): the deeper "
-                         f"dense models are probably undertrained at this budget, so the dense line is not a frontier "
-                         f"and gated runs can sit below it without the method being better.")
-    if notes and details:
-        dom = [f"{d['configuration']} by {', '.join(d['dominated_by'])}" if d["dominated_by"]
-               else f"{d['configuration']} by none" if fronts.get((d["context"]["norm"], d["context"]["dim"]))
-               else f"{d['configuration']}: no dense runs with norm={d['context']['norm']}, dim={d['context']['dim']}"
-               for d in details]
-        notes.append("Pareto check (a dense configuration with no more estimated FLOPs and a lower mean val loss): "
-                     + "; ".join(dom) + ".")
+                         f"dense models are probably undertrained at this budget; the monotone frontier pools these "
+                         f"points, so it is not a real frontier there.")
     return notes
 
 
@@ -562,98 +629,102 @@ def _hard_skip_estimate(raw, hard_sparsity):
     return dense_blocks * hard_sparsity / total if total > 0 else None
 
 
-def claim_wallclock(cx):
-    hard, train = [], []
+def _timed_runs(cx):
+    """Gated runs with a hard-skip eval: per run its estimated saving and per-repetition ratios (None without
+    repeated timings)."""
+    out = []
     for s in cx.summaries:
-        if s["status"] != "completed" or not s["gated"] or not s["eval"]:
+        if s["status"] != "completed" or not s["gated"] or not s["eval"] or not s["eval"].get("hard_skip"):
             continue
-        soft, hs = (s["eval"] or {}).get("soft"), (s["eval"] or {}).get("hard_skip")
-        if not soft or not hs or not soft["tokens_per_s"] or not hs["tokens_per_s"] or hs["sparsity"] is None:
-            continue
+        hs = s["eval"]["hard_skip"]
         raw = cx.raw_run(s)
-        est = _hard_skip_estimate(raw, hs["sparsity"]) if raw else None
-        realized = 1 - soft["tokens_per_s"] / hs["tokens_per_s"]
-        ratio = realized / est if est is not None and est >= MIN_ESTIMATED_SAVING else None
-        v = INCONCLUSIVE if ratio is None else (SUPPORTED if ratio >= WALLCLOCK_RATIO_MIN else NOT_SUPPORTED)
-        hard.append({"run": f"{s['name']}/seed{s['seed']}", "seed": s["seed"], "sparsity": hs["sparsity"],
-                     "estimated_saving": est, "realized_saving": realized, "ratio": ratio,
-                     "soft_tokens_per_s": soft["tokens_per_s"], "hard_tokens_per_s": hs["tokens_per_s"],
-                     "verdict": v})
+        est = _hard_skip_estimate(raw, hs["sparsity"]) if raw and is_num(hs.get("sparsity")) else None
+        reps = hs.get("repeats") or {}
+        soft_s, hard_s = reps.get("soft_s") or [], reps.get("hard_s") or []
+        pairs = [(a, b) for a, b in zip(soft_s, hard_s) if is_num(a) and is_num(b) and a > 0 and b > 0]
+        ratios = ([(1 - b / a) / est for a, b in pairs] if est is not None and est >= MIN_ESTIMATED_SAVING else None)
+        out.append({"run": f"{s['name']}/seed{s['seed']}", "name": s["name"], "seed": s["seed"],
+                    "sparsity": hs.get("sparsity"), "estimated_saving": est, "repeats": len(pairs),
+                    "ratios": ratios, "mean_ratio": (sum(ratios) / len(ratios)) if ratios else None})
+    return out
+
+
+def _training_comparisons(cx):
+    train = []
     for g in cx.groups:
         if g["role"] != "gated" or g["n_completed"] == 0:
             continue
-        dense = [d for d in cx.groups if d["role"] == "dense" and d["n_completed"] > 0 and d["n_layers"] == g["n_layers"]
-                 and d["dim"] == g["dim"] and d["norm"] == g["norm"]]
-        for d in dense:
+        for d in [d for d in cx.groups if d["role"] == "dense" and d["n_completed"] > 0
+                  and d["n_layers"] == g["n_layers"] and d["dim"] == g["dim"] and d["norm"] == g["norm"]]:
             fg, fd = g["stats"]["training_flops_per_token"]["mean"], d["stats"]["training_flops_per_token"]["mean"]
             tg, td = g["stats"]["tokens_per_s"]["mean"], d["stats"]["tokens_per_s"]["mean"]
-            if not (fg and fd and tg and td):
-                continue
-            est = 1 - fg / fd
-            realized = 1 - td / tg
-            ratio = realized / est if est >= MIN_ESTIMATED_SAVING else None
-            v = INCONCLUSIVE if ratio is None else (SUPPORTED if ratio >= WALLCLOCK_RATIO_MIN else NOT_SUPPORTED)
-            train.append({"gated": g["name"], "dense": d["name"], "n_layers": g["n_layers"],
-                          "estimated_saving": est, "realized_saving": realized, "ratio": ratio,
-                          "gated_tokens_per_s": tg, "dense_tokens_per_s": td,
-                          "seeds": sorted(set(g["completed_seeds"]) | set(d["completed_seeds"]), key=str),
-                          "verdict": v})
+            if fg and fd and tg and td:
+                train.append({"gated": g["name"], "dense": d["name"], "estimated_saving": 1 - fg / fd,
+                              "realized_saving": 1 - td / tg})
+    return train
 
-    def mean_ratio(rows):
-        rs = [r["ratio"] for r in rows if r["ratio"] is not None]
-        return (sum(rs) / len(rs), len(rs)) if rs else (None, 0)
 
-    texts, items = [], []
-    items += [f"real skipping, {h['run']}: sparsity {h['sparsity']:.3f}, estimated saving "
-              f"{_f(h['estimated_saving'], 3)}, realized {h['realized_saving']:+.3f} ({h['hard_tokens_per_s']:.0f} "
-              f"hard vs {h['soft_tokens_per_s']:.0f} soft tokens/s), ratio {_f(h['ratio'], 2)}" for h in hard]
-    items += [f"training, {t['gated']} vs {t['dense']} (L={t['n_layers']}): estimated saving "
-              f"{t['estimated_saving']:.3f}, realized {t['realized_saving']:+.3f} ({t['gated_tokens_per_s']:.0f} vs "
-              f"{t['dense_tokens_per_s']:.0f} tokens/s), ratio {_f(t['ratio'], 2)}" for t in train]
-    basis = "hard_skip" if hard else ("training" if train else None)
-    rows = hard if hard else train
-    mr, n = mean_ratio(rows)
-    if basis is None:
-        verdict = INCONCLUSIVE
-        texts.append("No gated run has eval_soft.json + eval_hard_skip.json, and no gated configuration has a "
-                     "dense configuration of the same depth to compare with.")
-    elif mr is None:
-        verdict = INCONCLUSIVE
-        texts.append(f"The estimated savings are below {MIN_ESTIMATED_SAVING}: nothing to realize.")
+def claim_wallclock(cx):
+    timed = _timed_runs(cx)
+    rep = [t for t in timed if t["ratios"] and t["repeats"] >= MIN_REPEATS]
+    train = _training_comparisons(cx)
+    items = [f"{t['run']}: sparsity {_f(t['sparsity'], 3)}, estimated saving {_f(t['estimated_saving'], 3)}, "
+             + (f"{t['repeats']} interleaved repetitions, mean realized/estimated {t['mean_ratio']:.2f}"
+                if t["ratios"] else "one timing per mode (no --repeat)" if not t["repeats"] else
+                "estimated saving below " + str(MIN_ESTIMATED_SAVING)) for t in timed]
+    items += [f"training (soft gates), {t['gated']} vs {t['dense']}: estimated {t['estimated_saving']:.3f}, "
+              f"realized {t['realized_saving']:+.3f}" for t in train]
+    if rep:
+        est = one_sample([t["mean_ratio"] for t in rep])
+        est.n = {"runs": len(rep)}
+        basis = "hard_skip, unit: seed (each run's mean over its repetitions)"
+        for t in rep:  # the timing noise of each run alone, for information
+            t["repetition_ci"] = one_sample(t["ratios"]).ci()
     else:
-        verdict = SUPPORTED if mr >= WALLCLOCK_RATIO_MIN else NOT_SUPPORTED
-        texts.append(f"Verdict from {'real skipping' if basis == 'hard_skip' else 'training'}: mean realized/"
-                     f"estimated = {mr:.2f} over {n} {'run' if basis == 'hard_skip' else 'comparison'}(s).")
-    if basis == "training":
-        texts.append("Training runs multiply by soft gates and skip nothing, so no saving is expected there; "
-                     "run `skipbench eval --run DIR` and `skipbench eval --run DIR --hard-skip` on the gated runs "
-                     "to measure real skipping.")
-    if basis == "hard_skip":
-        used, seeds = [h["run"] for h in hard], sorted({h["seed"] for h in hard}, key=str)
+        est = Estimate(None)
+        basis = "training" if train else None
+    if est.value is not None and est.se is None:
+        v = INCONCLUSIVE
+        c = rep[0]["repetition_ci"]
+        why = (f"one seed: its {rep[0]['repeats']} repetitions give a ratio of {rep[0]['mean_ratio']:.3f}"
+               + (f" [{c[0]:.3f}, {c[1]:.3f}]" if c else "") + " over timing noise only, not over seeds")
+        head = {"estimate": est.to_json(), "verdict": v, "reason": why,
+                "decide": f"Time a second seed's run (`skipbench eval --run DIR --hard-skip --repeat "
+                          f"{max(MIN_REPEATS, 5)}`)."}
+    elif est.value is not None:
+        # "above the threshold" is the claim: test ratio_min - ratio below 0
+        neg = Estimate(WALLCLOCK_RATIO_MIN - est.value, est.se, est.df, est.n, est.method)
+        v, why = threshold_verdict(neg, 0)
+        c = est.ci()
+        why = (f"the 95% CI of the mean ratio [{c[0]:.3f}, {c[1]:.3f}] lies "
+               f"{'above' if v == SUPPORTED else 'below' if v == NOT_SUPPORTED else 'around'} {WALLCLOCK_RATIO_MIN:g}"
+               if c else "no interval")
+        head = {"estimate": est.to_json(), "verdict": v, "reason": why,
+                "decide": what_would_decide(est, v, threshold=WALLCLOCK_RATIO_MIN)}
     else:
-        pairs = {(x, s) for t in train for x in (t["gated"], t["dense"]) for s in cx.by_name[x]["completed_seeds"]}
-        used = sorted(f"{x}/seed{s}" for x, s in pairs)
-        seeds = sorted({s for _, s in pairs}, key=str)
-    return _row(
-        6, "Estimated FLOPs savings show up in wall-clock",
-        "Not claimed by the paper: it reports estimated FLOPs only, and the released code never skips computation "
-        "(gates multiply block outputs).", "released code (tim-lawson/skip-middle); harness check",
-        f"With eval_hard_skip.json and eval_soft.json in a run directory: realized saving = 1 − "
-        f"(1/hard tokens_per_s) / (1/soft tokens_per_s), against the FLOPs-estimated saving of skipping the blocks at "
-        f"the hard-skip sparsity (standard mode). Otherwise: training wall-clock per token of gated vs dense "
-        f"configurations of the same depth, realized 1 − (dense tokens/s)/(gated tokens/s), against the estimated "
-        f"training-FLOPs-per-token saving. Supported if mean realized/estimated ≥ {WALLCLOCK_RATIO_MIN}; inconclusive "
-        f"without such runs or when the estimated saving is below {MIN_ESTIMATED_SAVING}. One timing per run: no "
-        f"repetitions.",
-        {"ratio_min": WALLCLOCK_RATIO_MIN, "min_estimated_saving": MIN_ESTIMATED_SAVING,
-         "suspicious_ratio_above": SUSPICIOUS_RATIO, "basis": basis},
-        verdict, _ev("Realized against estimated savings (training runs use soft gates and compute every block):"
-                     if items else "", items, " ".join(texts)), "realized / estimated saving",
-        sorted({r.rsplit("/seed", 1)[0] for r in used}), used, seeds, {"hard_skip": hard, "training": train},
-        notes=[f"{r.get('run') or r['gated'] + ' vs ' + r['dense']}: realized saving is {r['ratio']:.2f} × the "
-               f"estimate; one timing per run is noisy (warm-up in whichever ran first, other load on the machine): "
-               f"repeat the measurement, e.g. with skipbench_bench_hard_skip." for r in hard + train
-               if r["ratio"] is not None and r["ratio"] > SUSPICIOUS_RATIO])
+        v = INCONCLUSIVE
+        if timed:
+            why = ("real-skipping evals have no repeated timings (one timing per mode cannot tell the saving from "
+                   "noise)")
+        elif train:
+            why = ("training evidence only: soft gates compute every block, so training cannot show a saving")
+        else:
+            why = "no gated run has an eval_hard_skip.json, and no gated configuration has a dense twin"
+        head = {"estimate": None, "verdict": v, "reason": why,
+                "decide": f"Run `skipbench eval --run DIR --hard-skip --repeat {max(MIN_REPEATS, 5)}` on the gated "
+                          f"runs (>= 2 seeds) and render again."}
+    notes = [f"{t['run']}: realized saving {t['mean_ratio']:.2f} × the estimate: check for timing noise or a "
+             f"dense reference that is slower than it should be." for t in rep if t["mean_ratio"] > SUSPICIOUS_RATIO]
+    ev = _ev("Realized against estimated savings:" if items else "", items, f"Verdict basis: {basis or 'none'}; "
+             f"{head['reason']}.")
+    used = [t["run"] for t in rep] if rep else [f"{x}/seed{s}" for t in train for x in (t["gated"], t["dense"])
+                                                  for s in cx.by_name[x]["completed_seeds"]]
+    return _row(6, v, ev, "mean realized / estimated saving of real skipping", sorted({r.rsplit("/seed", 1)[0]
+                                                                                       for r in used}),
+                sorted(set(used)), sorted({r.rsplit("/seed", 1)[1] for r in used}, key=str),
+                {"hard_skip": timed, "training": train, "basis": basis}, head,
+                extra_thresholds={"ratio_min": WALLCLOCK_RATIO_MIN, "min_estimated_saving": MIN_ESTIMATED_SAVING,
+                                  "min_repeats": MIN_REPEATS, "basis": basis}, notes=notes)
 
 
 def evaluate_claims(summaries, groups, runs):

@@ -48,7 +48,7 @@ def build(suite_dir, quiet=False):
     for r in runs:
         runs_by_name.setdefault(r["entry"]["name"], []).append(r)
     zero_eps = next((s["zero_eps"] for s in summaries if s["zero_eps"] is not None), None)
-    figs = make_figures(os.path.join(suite_dir, "figures"), groups, runs_by_name, zero_eps)
+    figs = make_figures(os.path.join(suite_dir, "figures"), groups, runs_by_name, zero_eps, claims)
 
     counts = {}
     for s in summaries:

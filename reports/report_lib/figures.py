@@ -17,6 +17,7 @@ from matplotlib.ticker import (FixedLocator, FuncFormatter, LogLocator, MaxNLoca
                                NullLocator)
 
 from .common import write_atomic  # noqa: E402
+from .stats import t_quantile  # noqa: E402
 from .suite import run_curves  # noqa: E402
 
 # Okabe-Ito without black (the dense frontier) and yellow (too pale on white); with the 10 markers every
@@ -162,6 +163,95 @@ def fig_loss_vs(groups, styles, out_dir, fid, metric, xlabel, kind, title):
     _legend_outside(ax, handles, title=ERRBAR_NOTE)
     note = None if dense else "no completed dense runs: no frontier line"
     return _save(fig, out_dir, fid), note
+
+
+# ----------------------------------------------------------------------------- fitted frontier
+
+
+def _mean_ci(st):
+    """Half-width of the 95% t interval of a mean from describe() stats; 0 with one seed."""
+    if st["std"] is None or st["n"] < 2:
+        return 0.0
+    return t_quantile(0.975, st["n"] - 1) * st["std"] / math.sqrt(st["n"])
+
+
+def fig_frontier_fit(groups, styles, out_dir, fid, claim5):
+    """(a) The fitted dense frontier with its pointwise 95% band, dense and gated means with 95% intervals;
+    (b) each gated configuration's compute multiplier with its interval (1 = no gain)."""
+    det = (claim5 or {}).get("evidence", {}).get("details") or {}
+    curves, comps = det.get("frontiers") or [], det.get("comparisons") or []
+    if not curves:
+        return None, "fewer than 2 dense depths of one norm and width: no frontier to fit"
+    by = {g["name"]: g for g in groups}
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(FIGSIZE[0] * 1.35, FIGSIZE[1]),
+                                 gridspec_kw={"width_ratios": [1.6, 1]})
+    allx = [p["flops"] for c in curves for p in c["points"]] + [d["flops_per_token"] for d in comps
+                                                                  if d.get("flops_per_token")]
+    scale, unit = _flop_unit(max(allx))
+    handles = []
+    greys = ["#000000", "#666666", "#999999"]
+    for i, c in enumerate(curves):
+        col = greys[i % len(greys)]
+        b = c["band"]
+        xs = [x / scale for x in b["flops"]]
+        lab = f"dense {c['kind'].replace('_', '-')} fit" + (
+            f" (norm={c['context']['norm']}, dim={c['context']['dim']})" if len(curves) > 1 else "")
+        if c.get("fit"):
+            f = c["fit"]
+            lab += f": E={f['E']:.3f}, α={f['alpha']:.2f}"
+        handles += ax.plot(xs, b["mean"], color=col, lw=1.6, label=lab, zorder=3)
+        ok = [(x, lo, hi) for x, lo, hi in zip(xs, b["lo"], b["hi"]) if lo is not None and hi is not None]
+        if ok:
+            handles.append(ax.fill_between([o[0] for o in ok], [o[1] for o in ok], [o[2] for o in ok], color=col,
+                                           alpha=0.15, lw=0, label="95% band (jackknife over seeds)", zorder=2))
+        for p in c["points"]:
+            g = next((g for g in groups if g["role"] == "dense" and g["stats"]["inference_flops_standard"]["mean"]
+                      == p["flops"] and g["norm"] == c["context"]["norm"] and g["dim"] == c["context"]["dim"]), None)
+            ye = _mean_ci(g["stats"]["val_loss"]) if g else 0.0
+            ax.errorbar([p["flops"] / scale], [p["loss"]], yerr=[ye], color=col, marker="o", ms=5, ls="none",
+                        zorder=4)
+            if g:
+                ax.annotate(f"L={g['n_layers']}", (p["flops"] / scale, p["loss"]), textcoords="offset points",
+                            xytext=(7, -4), fontsize=8.5, color=col, va="top", zorder=5)
+    names, vals, los, his, ext = [], [], [], [], []
+    for d in comps:
+        g = by.get(d["configuration"])
+        if not g or not d.get("flops_per_token"):
+            continue
+        c, m, _ = styles[g["name"]]
+        st = g["stats"]["val_loss"]
+        handles.append(ax.errorbar([d["flops_per_token"] / scale], [st["mean"]], yerr=[_mean_ci(st)], color=c,
+                                   marker=m, ms=7, ls="none", mec="black", mew=0.5, label=_n_label(g), zorder=6))
+        mu = d.get("multiplier") or {}
+        if mu.get("value"):
+            names.append(g["name"])
+            vals.append(mu["value"])
+            los.append(mu["ci"][0] if mu.get("ci") else mu["value"])
+            his.append(mu["ci"][1] if mu.get("ci") else mu["value"])
+            ext.append(bool(mu.get("extrapolated")))
+    _log_axis(ax, min(allx) / scale, max(allx) / scale)
+    ax.set_xlabel(f"estimated inference FLOPs per token (standard mode) [{unit}]")
+    ax.set_ylabel(LOSS_LABEL)
+    ax.set_title("(a) dense frontier fit, 95% intervals")
+    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True, framealpha=0.9, edgecolor="none")
+    if names:
+        ys = list(range(len(names)))
+        for y, v, lo, hi, e, n in zip(ys, vals, los, his, ext, names):
+            c, m, _ = styles[n]
+            bx.errorbar([v], [y], xerr=[[v - lo], [hi - v]], color=c, marker=m, ms=7, ls="none", capsize=3,
+                        mfc="white" if e else c, mec="black", mew=0.5)
+        bx.axvline(1.0, color="black", lw=1, ls="--")
+        bx.set_yticks(ys)
+        bx.set_yticklabels(names, fontsize=8.5)
+        bx.invert_yaxis()
+        bx.set_xlabel("compute multiplier C_dense(L) / C (1 = no gain)")
+        bx.set_title("(b) compute multipliers (hollow: extrapolated)")
+    else:
+        bx.text(0.5, 0.5, "no multiplier: the frontier does not reach\nany gated configuration's loss",
+                ha="center", va="center", transform=bx.transAxes, fontsize=9)
+        bx.set_axis_off()
+    fig.tight_layout()
+    return _save(fig, out_dir, fid), None
 
 
 # ----------------------------------------------------------------------------- loss curves
@@ -317,6 +407,7 @@ def fig_realized_vs_target(groups, styles, out_dir, fid):
 FIGURES = [
     ("loss_vs_inference_flops_standard", "Validation loss vs estimated inference FLOPs per token (standard)"),
     ("loss_vs_inference_flops_reference", "Validation loss vs estimated inference FLOPs per token (reference)"),
+    ("frontier_fit", "Fitted dense frontier and compute multipliers"),
     ("loss_vs_training_flops", "Validation loss vs estimated training FLOPs"),
     ("loss_vs_wall_clock", "Validation loss vs measured wall-clock"),
     ("loss_curves", "Loss curves"),
@@ -332,6 +423,11 @@ CAPTIONS = {
         "over seeds.",
     "loss_vs_inference_flops_reference":
         "As above with the released code's FLOPs formula (reference mode, including its factor 2 on the blocks).",
+    "frontier_fit":
+        "(a) The dense frontier of claim 5: a power law L = E + A (C/C0)^-α with >= 4 depths, else monotone piecewise "
+        "linear in log C, with its pointwise 95% band (delete-one-seed jackknife, t with Welch–Satterthwaite df). "
+        "Points: means with 95% t intervals over seeds (none with one seed). (b) Each gated configuration's compute "
+        "multiplier, the dense FLOPs needed to reach its loss over its FLOPs, with its interval; 1 = no gain.",
     "loss_vs_training_flops":
         "Final validation loss against the estimated training FLOPs of the whole run (standard mode: 3 × forward, "
         "summed over steps at each step's training sparsity; flops.training_total.standard).",
@@ -353,7 +449,7 @@ CAPTIONS = {
 }
 
 
-def make_figures(out_dir, groups, runs_by_name, zero_eps):
+def make_figures(out_dir, groups, runs_by_name, zero_eps, claims=()):
     """Write every figure that has data; return the report's figure list (written and skipped)."""
     os.makedirs(out_dir, exist_ok=True)
     styles = styles_for(groups)
@@ -372,6 +468,8 @@ def make_figures(out_dir, groups, runs_by_name, zero_eps):
         "loss_vs_wall_clock": lambda fid: fig_loss_vs(
             groups, styles, out_dir, fid, "total_s", "measured wall-clock, whole run", "time",
             "Loss vs measured wall-clock"),
+        "frontier_fit": lambda fid: fig_frontier_fit(groups, styles, out_dir, fid,
+                                                     next((c for c in claims if c["id"] == 5), None)),
         "loss_curves": lambda fid: fig_loss_curves(groups, runs_by_name, styles, out_dir, fid),
         "gate_sparsity_per_layer": lambda fid: fig_gate_sparsity(groups, styles, out_dir, fid, zero_eps),
         "realized_vs_target": lambda fid: fig_realized_vs_target(groups, styles, out_dir, fid),

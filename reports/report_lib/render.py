@@ -5,8 +5,8 @@ import os
 
 from .common import si
 
-from .claims import (MIN_ESTIMATED_SAVING, NOISE_K, ONE_SEED_TOL, SPARSITY_MIN, TARGET_MAE_MAX,
-                     WALLCLOCK_RATIO_MIN)
+from . import claims_text
+from .claims import PARAMS
 
 VERDICT_CLASS = {"supported": "ok", "not supported": "no", "inconclusive": "meh"}
 VERDICT_ICON = {"supported": "✔", "not supported": "✘", "inconclusive": "?"}
@@ -154,14 +154,32 @@ DEFINITIONS = [
 
 
 def thresholds_text():
-    return [
-        f"Seed noise between two configurations: {NOISE_K:g} × the pooled sample std of their per-seed values, "
-        f"sqrt((s_a² + s_b²)/2); with a single completed seed on either side a tolerance of {ONE_SEED_TOL} nats "
-        f"replaces it, and a difference within it is inconclusive.",
-        f"Claim 1: realized sparsity > {SPARSITY_MIN} in every run. Claim 2: target MAE < {TARGET_MAE_MAX}. "
-        f"Claim 6: realized / estimated saving ≥ {WALLCLOCK_RATIO_MIN} (estimated savings below "
-        f"{MIN_ESTIMATED_SAVING} are inconclusive).",
-    ]
+    return [claims_text.COMMON.format(**PARAMS),
+            "Verdicts: a difference claim is supported when its interval excludes 0 in the claimed direction, not "
+            "supported when it lies on the other side or inside the equivalence margin (two one-sided tests), and "
+            "inconclusive otherwise; a null claim (5) is supported only when the interval rules out a gain larger "
+            "than the margin. With k comparisons in one claim each is decided at alpha/k (Bonferroni).",
+            "Margins: " + "; ".join(f"{k}: {v.format(**PARAMS)}" for k, v in claims_text.MARGIN_WHY.items()) + "."]
+
+
+def _num(v, nd=4):
+    return "–" if v is None else f"{v:+.{nd}g}"
+
+
+def claim_stats(c):
+    """(estimate with interval, margin, n per configuration) of a claim row, as text."""
+    e = c.get("estimate")
+    if not e or e.get("value") is None:
+        est = "–"
+    else:
+        lvl = f"{100 * e['ci_level']:.1f}".rstrip("0").rstrip(".") + "%"
+        est = _num(e["value"]) + (f" [{_num(e['ci'][0])}, {_num(e['ci'][1])}] ({lvl} CI" if e.get("ci") else
+                                  " (no interval")
+        est += (f"; {e['method']}, df {e['df']:.1f})" if e.get("df") else ")")
+    m = c.get("margin") or {}
+    margin = f"{m.get('value'):g} ({m.get('kind')})" if m else "–"
+    n = ", ".join(f"{k}: {v}" for k, v in (c.get("n_per_side") or {}).items()) or "–"
+    return est, margin, n
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -184,7 +202,8 @@ tbody tr:nth-child(even) td{background:#fbfbfc}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{width:160px}
 table.claims td{font-size:13px}
-table.claims td.claim{width:22%}table.claims td.test{width:30%}table.claims td.v{width:120px;text-align:center}
+table.claims td.claim{width:17%}table.claims td.test{width:24%}table.claims td.stat{width:17%}
+table.claims td.v{width:170px;text-align:center}.decide{font-size:12px;margin-top:6px;text-align:left}
 .verdict{display:inline-block;padding:3px 9px;border-radius:12px;font-weight:600;font-size:13px;white-space:nowrap}
 .verdict.ok{background:#d7f0e0;color:#0b5d2a;border:1px solid #7cc596}
 .verdict.no{background:#fde2d6;color:#8a2a06;border:1px solid #ef9f7d}
@@ -242,14 +261,21 @@ def claims_html(claims):
                     f'{html.escape(", ".join(str(s) for s in ev["seeds"]))}; runs used: {len(ev["runs"])}</span>'
         for n in c.get("notes") or []:
             evid += f'<br><span class="src">note: {html.escape(n)}</span>'
-        rows.append([claim, html.escape(c["test"]), evid, _verdict_badge(c["verdict"])])
-    cols = ["claim (paper)", "test and thresholds", "evidence in this suite", "verdict"]
+        est, margin, n = claim_stats(c)
+        stat = (f"<b>estimate</b> {html.escape(est)}<br><b>margin</b> {html.escape(margin)}"
+                f'<span class="src"> {html.escape(c["margin"]["why"])}</span><br><b>n</b> {html.escape(n)}')
+        verdict = _verdict_badge(c["verdict"]) + (f'<div class="src">{html.escape(c["reason"])}</div>'
+                                                  if c.get("reason") else "")
+        if c.get("decide"):
+            verdict += f'<div class="decide"><b>What would decide it:</b> {html.escape(c["decide"])}</div>'
+        rows.append([claim, html.escape(c["test"]), stat, evid, verdict])
+    cols = ["claim (paper)", "test", "estimate, margin, n", "evidence in this suite", "verdict"]
     h = ['<div class="tw"><table class="claims"><thead><tr>']
     h += [f"<th>{c}</th>" for c in cols]
     h.append("</tr></thead><tbody>")
     for c, r in zip(claims, rows):
-        h.append(f'<tr id="claim-{c["id"]}"><td class="claim">{r[0]}</td><td class="test">{r[1]}</td><td>{r[2]}</td>'
-                 f'<td class="v">{r[3]}</td></tr>')
+        h.append(f'<tr id="claim-{c["id"]}"><td class="claim">{r[0]}</td><td class="test">{r[1]}</td>'
+                 f'<td class="stat">{r[2]}</td><td>{r[3]}</td><td class="v">{r[4]}</td></tr>')
     h.append("</tbody></table></div>")
     return "".join(h)
 
@@ -292,8 +318,12 @@ def render_html(rep, suite_dir):
         '<h2 id="summary">Suite</h2>', warn, f'<div class="tw"><table class="kv">{kv}</table></div>',
         f'<h3>Claims at a glance</h3><div class="tw"><table class="glance">{verdicts}</table></div>',
         '<h2 id="claims">Claims</h2>',
-        "<p>Each of the paper's claims checked against this suite's runs. Only completed runs enter a statistic "
-        "(a diverged run counts as evidence of instability for claim 3).</p>", claims_html(rep["claims"]),
+        "<p>Each of the paper's claims as a stated test over this suite's runs, with seeds as the unit: the effect "
+        "and its interval, the margin and why, the seeds per configuration, the rule that decided the verdict and, "
+        "for an inconclusive one, what would decide it. With k comparisons in one claim each is decided at "
+        "α/k = 0.05/k (Bonferroni), so its interval is wider than 95%. Only completed runs enter a statistic (a "
+        "diverged run counts as evidence of instability for claim 3). How these verdicts err on simulated suites: "
+        "<code>skipbench claims calibrate</code>.</p>", claims_html(rep["claims"]),
         '<h2 id="figures">Figures</h2>',
         "<p>Only completed runs are drawn. Points: mean over a configuration's completed seeds; error bars: ±1 "
         "sample std (none with one seed).</p>", figures_html(rep["figures"], suite_dir),
@@ -338,7 +368,9 @@ def render_md(rep):
     L += ["", "Claims at a glance:", "", _md_table(["#", "claim", "verdict"], [
         [str(c["id"]), c["claim"], f"**{c['verdict']}**"] for c in rep["claims"]])]
     L += ["", "## Claims", "",
-          "Each of the paper's claims checked against this suite's runs; only completed runs enter a statistic.", ""]
+          "Each of the paper's claims as a stated test with seeds as the unit (effect, interval, margin, n, the "
+          "deciding rule, and what would decide an inconclusive one). With k comparisons in one claim each is "
+          "decided at 0.05/k (Bonferroni). Only completed runs enter a statistic.", ""]
     rows = []
     for c in rep["claims"]:
         e = c["evidence"]
@@ -347,9 +379,12 @@ def render_md(rep):
             ev += f" (statistic: {c['evidence']['statistic']}; seeds: " \
                   f"{', '.join(str(x) for x in c['evidence']['seeds'])})"
         ev += "".join(f"<br>Note: {n}" for n in c.get("notes") or [])
-        rows.append([f"**{c['id']}. {c['claim']}** — _{c['paper_statement']}_", c["test"], ev,
-                     f"**{c['verdict']}**"])
-    L += [_md_table(["claim (paper)", "test and thresholds", "evidence in this suite", "verdict"], rows), ""]
+        est, margin, n = claim_stats(c)
+        v = f"**{c['verdict']}**" + (f"<br>{c['reason']}" if c.get("reason") else "") + (
+            f"<br>_What would decide it:_ {c['decide']}" if c.get("decide") else "")
+        rows.append([f"**{c['id']}. {c['claim']}** — _{c['paper_statement']}_", c["test"], est, margin, n, ev, v])
+    L += [_md_table(["claim (paper)", "test", "estimate [CI]", "margin", "n", "evidence in this suite", "verdict"],
+                    rows), ""]
     L += ["## Figures", "",
           "Only completed runs are drawn; points are means over a configuration's completed seeds, error bars ±1 "
           "sample std.", ""]

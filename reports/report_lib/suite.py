@@ -15,6 +15,7 @@ from .stats import describe, per_layer
 SUITE_SCHEMA, RUN_SCHEMA, EVAL_SCHEMA = "skipbench.suite", "skipbench.run", "skipbench.eval"
 STATUSES_DONE = ("completed",)
 TAIL_BYTES = 1 << 18  # metrics.jsonl: how much of the end to read for a run's progress
+HEAD_BYTES = 1 << 16  # ... and of the start, for the step-0 record
 EXIT_HINTS = {  # for a failed.json without a reason
     2: "no reason recorded; exit 2 is a skipbench input error (see the run's train.log)",
     3: "no reason recorded; exit 3 is a diverged run",
@@ -132,6 +133,20 @@ def metrics_tail(path):
     return out
 
 
+def initial_sparsity(path):
+    """Gate sparsity of the initial model: the step-0 training record's gates.sparsity (the first forward, before
+    any update), from the head of metrics.jsonl; None when absent."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(HEAD_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+    for rec in records(data.split("\n")[:-1] if len(data) == HEAD_BYTES else data.split("\n")):
+        if rec.get("kind") == "train" and rec.get("step") == 0:
+            return num(dig(rec, "gates", "sparsity"))
+    return None
+
+
 def metrics_curves(path):
     """Full loss curves from metrics.jsonl (train steps are 0-based there; returned 1-based as in run.json)."""
     tr_s, tr_l, va_s, va_l = [], [], [], []
@@ -186,6 +201,8 @@ def load_run(suite_dir, entry, problems):
         run["progress"]["checkpoint_step"] = ck.get("step") if ck else None
         if run["status"] == "pending":
             run["reason"] = "interrupted: resumes from its last checkpoint" if ck else "interrupted (no checkpoint)"
+    if os.path.isfile(mp):
+        run["initial_sparsity"] = initial_sparsity(mp)
     for mode, fname in (("soft", "eval_soft.json"), ("hard_skip", "eval_hard_skip.json")):
         ev = _read_optional(os.path.join(rdir, fname), local)
         if ev is not None and ev.get("schema", EVAL_SCHEMA) == EVAL_SCHEMA:
@@ -264,9 +281,11 @@ def _eval_summary(ev):
     sp = num(dig(ev, "gates", "sparsity"))
     if sp is None and is_num(ev.get("computed_fraction")):
         sp = 1 - ev["computed_fraction"]
+    reps = ev.get("repeats") if isinstance(ev.get("repeats"), dict) else {}
     return {"mode": ev.get("mode"), "loss": num(ev.get("loss")), "tokens": num(ev.get("tokens")),
             "tokens_per_s": num(ev.get("tokens_per_s")), "computed_fraction": num(ev.get("computed_fraction")),
-            "sparsity": sp}
+            "sparsity": sp, "repeats": {"soft_s": num_list(reps.get("soft_s")) or [],
+                                        "hard_s": num_list(reps.get("hard_s")) or []} if reps else None}
 
 
 def summarize_run(run):
@@ -305,6 +324,7 @@ def summarize_run(run):
                    "train_s": num(dig(rep, "timing", "train_s")),
                    "device": dig(rep, "timing", "device")},
         "sparsity": num(gv.get("sparsity")) if has_gates else None,
+        "initial_sparsity": run.get("initial_sparsity") if has_gates else None,
         "gate_mean": gate_mean, "zero_fraction": zero_fraction,
         "mean_targets": targets, "target_mae": mae,
         "implied_target_sparsity": (1 - sum(tvals) / len(tvals)) if tvals else None,
