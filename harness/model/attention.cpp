@@ -167,4 +167,51 @@ torch::Tensor AttentionImpl::forward_masked(const torch::Tensor& x, const RopeTa
   return wo(out.transpose(1, 2).reshape({x.size(0), x.size(1), n_heads * head_dim}));
 }
 
+torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& xq, const RopeTables& rope_q, const torch::Tensor& q_pos,
+                                            const std::vector<int64_t>& counts, const torch::Tensor& key_bias,
+                                            const torch::Tensor& x_all, const RopeTables& rope_all,
+                                            const std::vector<int64_t>& key_len) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const auto N = xq.size(1);
+  const float inf = std::numeric_limits<float>::infinity();
+  auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(xq.device());
+  torch::Tensor q, k, v;  // q [1, H, N, hd]; k, v [1, H, N, hd] (active keys) or [B, H, T, hd] (every key)
+  if (!x_all.defined()) {
+    std::tie(q, k, v) = project_qkv(xq, rope_q, scale);
+  } else {
+    const auto B = x_all.size(0), T = x_all.size(1);
+    q = apply_rope(wq(xq).reshape({1, N, n_heads, head_dim}), rope_q, scale).transpose(1, 2);
+    k = apply_rope(wk(x_all).reshape({B, T, n_kv_heads, head_dim}), rope_all).transpose(1, 2);
+    v = wv(x_all).reshape({B, T, n_kv_heads, head_dim}).transpose(1, 2);
+    if (n_kv_heads != n_heads) {
+      k = k.repeat_interleave(n_heads / n_kv_heads, 1);
+      v = v.repeat_interleave(n_heads / n_kv_heads, 1);
+    }
+  }
+  std::vector<torch::Tensor> outs;
+  int64_t off = 0;
+  for (size_t b = 0; b < counts.size(); ++b) {
+    const int64_t n = counts[b];
+    if (n == 0) continue;
+    auto qb = q.narrow(2, off, n);  // [1, H, n, hd]
+    torch::Tensor kb, vb, mask;
+    if (!x_all.defined()) {
+      kb = k.narrow(2, off, n), vb = v.narrow(2, off, n);
+      mask = torch::full({n, n}, -inf, f32).triu(1);  // packed order is position order within a sequence
+      if (key_bias.defined()) mask = mask + key_bias.narrow(0, off, n).to(torch::kFloat32).view({1, n});
+    } else {
+      const int64_t m = key_len[b];  // keys 0 .. m-1: up to the last active query's position
+      kb = k[static_cast<int64_t>(b)].narrow(1, 0, m).unsqueeze(0), vb = v[static_cast<int64_t>(b)].narrow(1, 0, m).unsqueeze(0);
+      auto later = torch::arange(m, q_pos.options()).view({1, m}) > q_pos.narrow(0, off, n).view({n, 1});
+      mask = torch::zeros({n, m}, f32).masked_fill(later, -inf);
+    }
+    auto scores = torch::matmul(qb, kb.transpose(-2, -1)).to(torch::kFloat32);
+    scores.add_(mask);
+    outs.push_back(torch::matmul(torch::softmax(scores, -1).to(vb.scalar_type()), vb));
+    off += n;
+  }
+  auto out = torch::cat(outs, 2);  // [1, H, N, hd]
+  return wo(out.transpose(1, 2).reshape({1, N, n_heads * head_dim}));
+}
+
 }  // namespace skipbench

@@ -20,6 +20,7 @@
 
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "harness/model/rope.h"
 
@@ -42,6 +43,16 @@ class AttentionImpl : public torch::nn::Module {
   // The same with a ready additive mask [B or 1, 1, T, T] (causal -inf and any gate term folded in); rope rows
   // may be per sequence ([B, T, hd/2]) so that gathered tokens keep their original positions (hard skip).
   torch::Tensor forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask);
+  // Real skipping on packed tokens (hard_skip.cpp). xq [1, N, dim]: the normed active tokens, sequence by sequence
+  // (counts[b] of sequence b) in position order, rope_q their rows [1, N, hd/2], q_pos [N] their positions.
+  // With x_all undefined (key gating) the keys are the active tokens themselves, key_bias [N] (ln g, or undefined)
+  // added per key, causal in packed order. With x_all [B, T, dim] (none / reference gating: skipped tokens stay
+  // visible) the keys are every token of the sequence up to key_len[b], at rope_all's rows, causal by position.
+  // The math path: scores in fp32, softmax, P v. Returns [1, N, dim].
+  torch::Tensor forward_packed(const torch::Tensor& xq, const RopeTables& rope_q, const torch::Tensor& q_pos,
+                               const std::vector<int64_t>& counts, const torch::Tensor& key_bias,
+                               const torch::Tensor& x_all, const RopeTables& rope_all,
+                               const std::vector<int64_t>& key_len);
   // Attention probabilities of the last forward, [B, H, T, T], kept only when keep_probs is set (tests, analysis).
   bool keep_probs = false;
   torch::Tensor last_probs;

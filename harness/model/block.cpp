@@ -49,4 +49,9 @@ torch::Tensor BlockImpl::forward_masked(const torch::Tensor& x, const RopeTables
   return sublayers(x, gate, [&](const torch::Tensor& n) { return attention->forward_masked(n, rope, mask); });
 }
 
+torch::Tensor BlockImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& gate,
+                                        const std::function<torch::Tensor(const torch::Tensor&)>& attend) {
+  return sublayers(x, gate, attend);
+}
+
 }  // namespace skipbench

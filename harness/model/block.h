@@ -6,6 +6,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
+
 #include "harness/config/config.h"
 #include "harness/model/attention.h"
 #include "harness/model/rmsnorm.h"
@@ -23,6 +25,11 @@ class BlockImpl : public torch::nn::Module {
   // The same with a ready attention mask (see AttentionImpl::forward_masked); used by hard skip.
   torch::Tensor forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask,
                                const torch::Tensor& gate);
+
+  // Real skipping on packed tokens (hard_skip.cpp): x [1, N, dim] are the active tokens, gate [1, N] theirs;
+  // attend(normed x) returns their attention output [1, N, dim]. Returns the block's output for those tokens.
+  torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& gate,
+                               const std::function<torch::Tensor(const torch::Tensor&)>& attend);
 
   NormScheme scheme;
   template <typename Attend>

@@ -1,69 +1,110 @@
 // hard_skip.cpp: TransformerImpl::forward_hard_skip (see transformer.h), the measured counterpart of the paper's
 // estimated savings. Per gated block:
-//   1. active = gate > 0 per token; n = the largest active count over the batch;
-//   2. gather each sequence's active tokens in position order into [B, n, dim] (shorter rows padded with inactive
-//      tokens, marked invalid), with RoPE rows taken at their original positions;
-//   3. mask: causal by original position among valid keys, plus ln(gate) on keys for key gating;
-//   4. run the block on [B, n, dim] and scatter the valid rows back. Blocks with no active token are skipped whole.
+//   1. active = gate > 0; the flat indices of the active (token, block) pairs, sequence by sequence in position
+//      order (one host read per block: the per-sequence counts and last active positions, which size the work);
+//   2. no active token: the block is skipped whole; every token active: the dense block (the same computation);
+//   3. otherwise pack the active tokens into [1, N, dim] with their RoPE rows at their original positions, run
+//      the block's norms, projections and FFN on exactly those N rows and its attention per sequence
+//      (AttentionImpl::forward_packed), and write the N outputs back into the residual.
+// The work executed is counted from those shapes (SkipWork, standard-mode FLOPs).
 #include <torch/torch.h>
 
-#include <limits>
+#include <vector>
 
 #include "harness/model/transformer.h"
 #include "profiling/ranges.h"
 
 namespace skipbench {
 
+void SkipWork::add(const SkipWork& o) {
+  projections += o.projections, attention += o.attention, ffn += o.ffn;
+  dense_projections += o.dense_projections, dense_attention += o.dense_attention, dense_ffn += o.dense_ffn;
+  computed += o.computed, possible += o.possible;
+}
+
+namespace {
+// Standard-mode FLOPs of one block's matmuls: q and o projections for n_q tokens, k and v for n_kv tokens,
+// scores and values for `pairs` (query, key) pairs, the SwiGLU FFN for n_q tokens.
+struct BlockCost {
+  double d, h_hd, kv_hd, f;
+  double projections(double n_q, double n_kv) const { return 2 * n_q * d * h_hd * 2 + 2 * n_kv * d * kv_hd * 2; }
+  double attention(double pairs) const { return 4 * pairs * h_hd; }
+  double ffn(double n_q) const { return 2 * n_q * 3 * d * f; }
+};
+}  // namespace
+
 ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
   torch::NoGradGuard ng;
   const auto B = tokens.size(0), T = tokens.size(1), D = cfg.dim;
   const RopeTables rope = rope_for(tokens);
   const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
+  const bool keys_of_skipped = mode != AttentionGate::key;  // none / reference attend to skipped tokens too
   const auto dev = tokens.device();
+  const BlockCost cost{static_cast<double>(D), static_cast<double>(cfg.n_heads * (D / cfg.n_heads)),
+                       static_cast<double>(cfg.kv_heads() * (D / cfg.n_heads)), static_cast<double>(cfg.hidden())};
+  const double BT = static_cast<double>(B * T);
   auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(dev));
 
   ForwardOutput out;
-  hard_skip_computed = hard_skip_possible = 0;
+  SkipWork w;
   auto h = input_norm(tok_embeddings(tokens));
   if (gates) gates->begin(B, T);
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     prof::Range block_range("block", l);
     auto g = gate_of(l, h, out);
-    hard_skip_possible += B * T;
+    w.possible += B * T;
+    w.dense_projections += cost.projections(BT, BT);
+    w.dense_attention += cost.attention(BT * static_cast<double>(T));
+    w.dense_ffn += cost.ffn(BT);
+    auto dense_block = [&](const torch::Tensor& gate) {
+      h = blocks[l]->forward(h, rope, gate, mode);
+      w.computed += B * T;
+      w.projections += cost.projections(BT, BT);
+      w.attention += cost.attention(BT * static_cast<double>(T));
+      w.ffn += cost.ffn(BT);
+    };
     if (!g.defined()) {  // an ungated block computes everything
-      h = blocks[l]->forward(h, rope, g, mode);
-      hard_skip_computed += B * T;
+      dense_block(g);
     } else {
-      auto active = g > 0;
-      const auto per_seq = active.sum(1);
-      // the gather needs the count on the host: one read per block (max and total together)
-      const auto counts = torch::stack({per_seq.max(), per_seq.sum()}).cpu();
-      const int64_t n = counts[0].item<int64_t>();
-      hard_skip_computed += counts[1].item<int64_t>();
-      if (n == T) {
-        h = blocks[l]->forward(h, rope, g, mode);
-      } else if (n > 0) {
-        // active positions first, each group in position order: sort keys t (active) or T + t (inactive)
-        auto order = torch::where(active, positions, positions + T).argsort(/*dim=*/int64_t{1}).slice(1, 0, n);  // [B, n]
-        auto valid = active.gather(1, order);                                                  // [B, n]
-        auto idx3 = order.unsqueeze(-1).expand({B, n, D});
-        auto xs = h.gather(1, idx3);
-        auto gs = g.gather(1, order);
-        RopeTables r{rope.cos.index_select(0, order.flatten()).view({B, n, -1}),
-                     rope.sin.index_select(0, order.flatten()).view({B, n, -1})};
-        // key k visible to query q when it is valid and not later in the original sequence
-        auto visible = valid.unsqueeze(1) & (order.unsqueeze(1) <= order.unsqueeze(2));  // [B, q, k]
-        // padding rows (discarded below) see themselves, so no softmax row is empty
-        visible = visible | torch::eye(n, torch::TensorOptions().dtype(torch::kBool).device(dev)).unsqueeze(0);
-        auto mask = torch::zeros({B, n, n}, torch::TensorOptions().dtype(torch::kFloat32).device(dev))
-                        .masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity());
-        if (mode == AttentionGate::key) mask = mask + attention_gate_bias(gs, mode).squeeze(1);
-        auto ys = blocks[l]->forward_masked(xs, r, mask.unsqueeze(1), gs);
-        h = h.scatter(1, idx3, torch::where(valid.unsqueeze(-1), ys, xs));
+      auto active = g > 0;  // [B, T]
+      // per sequence: active count and last active position + 1 (the keys a none/reference query can see)
+      auto last = torch::where(active, positions + 1, torch::zeros_like(positions)).amax(1);
+      const auto host = torch::stack({active.sum(1), last}).cpu();  // [2, B]
+      const auto* hp = host.data_ptr<int64_t>();
+      std::vector<int64_t> counts(hp, hp + B), key_len(hp + B, hp + 2 * B);
+      int64_t N = 0;
+      double pairs = 0, kv = 0;
+      for (int64_t b = 0; b < B; ++b) {
+        N += counts[b];
+        pairs += static_cast<double>(counts[b]) * static_cast<double>(keys_of_skipped ? key_len[b] : counts[b]);
+      }
+      kv = keys_of_skipped ? BT : static_cast<double>(N);  // none / reference: k and v of every token
+      if (N == B * T) {
+        dense_block(g);
+      } else if (N > 0) {
+        auto idx = active.reshape({B * T}).nonzero().squeeze(1);  // [N], row-major: by sequence, then position
+        auto q_pos = idx.remainder(T);
+        auto flat = h.reshape({B * T, D});
+        auto xs = flat.index_select(0, idx).unsqueeze(0);              // [1, N, D]
+        auto gs = g.reshape({B * T}).index_select(0, idx).unsqueeze(0);  // [1, N]
+        RopeTables rq{rope.cos.index_select(0, q_pos).unsqueeze(0), rope.sin.index_select(0, q_pos).unsqueeze(0)};
+        torch::Tensor bias, x_all;
+        if (mode == AttentionGate::key) bias = torch::log(gs.squeeze(0).to(torch::kFloat32).clamp(kGateLogFloor, 1.0));
+        if (keys_of_skipped) x_all = blocks[l]->pre_attention_norm(h);  // keys and values of every token
+        auto& attn = blocks[l]->attention;
+        auto ys = blocks[l]->forward_packed(xs, gs, [&](const torch::Tensor& n) {
+          return attn->forward_packed(n, rq, q_pos, counts, bias, x_all, rope, key_len);
+        });
+        h = flat.index_copy(0, idx, ys.squeeze(0).to(flat.scalar_type())).view({B, T, D});
+        w.computed += N;
+        w.projections += cost.projections(static_cast<double>(N), kv);
+        w.attention += cost.attention(pairs);
+        w.ffn += cost.ffn(static_cast<double>(N));
       }
     }
     if (record_residual_norms) out.residual_norms.push_back(h.to(torch::kFloat32).norm(2, -1));
   }
+  hard_skip_work = w;
   out.logits = output(output_norm(h));
   return out;
 }

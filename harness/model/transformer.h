@@ -30,6 +30,19 @@ struct ForwardOutput {
                                               // unless the model's record_residual_norms is set
 };
 
+// The work real skipping executed (forward_hard_skip), in standard-mode FLOPs (2 per multiply-add, the matmuls
+// flops.h counts), from the packed shapes: what ran, including keys and values of skipped tokens where the
+// attention gate keeps them visible, and each sequence's full n_q x n_k score block. `dense_*`: what the same
+// blocks cost computed densely (every token, T x T scores per sequence). Pairs: (token, block) computed/possible.
+struct SkipWork {
+  double projections = 0, attention = 0, ffn = 0;
+  double dense_projections = 0, dense_attention = 0, dense_ffn = 0;
+  int64_t computed = 0, possible = 0;
+  double executed() const { return projections + attention + ffn; }
+  double dense() const { return dense_projections + dense_attention + dense_ffn; }
+  void add(const SkipWork& o);
+};
+
 // Decides each block's gate. Subclasses are torch modules so their parameters train with the model.
 class GatePolicy : public torch::nn::Module {
  public:
@@ -48,15 +61,18 @@ class TransformerImpl : public torch::nn::Module {
   ForwardOutput forward(const torch::Tensor& tokens);  // tokens: [B, T] int64, T <= max_seq_len
 
   // Real skipping (inference; hard_skip.cpp): each gated block computes only the tokens whose gate is non-zero
-  // there. Active tokens are gathered (keeping their original positions for RoPE and causality), attend among
-  // active keys only, run the FFN, and are scattered back; the others' residuals pass through untouched. With
-  // binary gates this equals forward() with key gating up to the 1e-6 weight the soft path leaves on a skipped key.
+  // there. The active tokens of the whole batch are packed into one [N_active, dim] matrix (sequence by sequence,
+  // in position order) for the norms, projections and FFN; attention runs per sequence at the tokens' original
+  // positions (RoPE, causality). Key gating: among the active keys only, which equals forward() up to the 1e-6
+  // weight the soft path leaves on a skipped key. none / reference: skipped tokens' keys and values are computed
+  // too and stay visible, which is exactly forward() for those models. A block with no active token is skipped
+  // whole; one whose every token is active runs densely (the same computation without the packing).
   ForwardOutput forward_hard_skip(const torch::Tensor& tokens);
   // Whether forwards fill ForwardOutput::residual_norms (a metric only: the trainer asks for it on logged steps
   // and in validation, since it costs one reduction per block).
   bool record_residual_norms = true;
-  // Number of (token, block) pairs the latest forward_hard_skip computed, and how many it could have.
-  int64_t hard_skip_computed = 0, hard_skip_possible = 0;
+  // The work the latest forward_hard_skip executed.
+  SkipWork hard_skip_work;
 
   // Re-initialises every weight: N(0, init_std) for linear and embedding weights, 0 for biases, 1 for norms.
   void init_weights();

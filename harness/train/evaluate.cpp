@@ -129,6 +129,21 @@ json::object EvalResult::to_json() const {
                  {"tokens_per_s", seconds > 0 ? tokens / seconds : 0.0}, {"computed_fraction", computed_fraction},
                  {"gates", stats.to_json()}};
   if (!token_analysis.empty()) o["which_tokens_skip"] = token_analysis;
+  if (work.possible > 0) {
+    // what real skipping executed in the gated and ungated blocks, against computing every block densely
+    const double per = tokens > 0 ? 1.0 / tokens : 0.0;
+    o["executed_flops"] = json::object{
+        {"note", "standard-mode matmul FLOPs of the blocks, from the packed shapes (harness/model/hard_skip.cpp); "
+                 "dense = the same blocks computed for every token"},
+        {"per_token", json::object{{"projections", work.projections * per}, {"attention", work.attention * per},
+                                   {"ffn", work.ffn * per}, {"blocks", work.executed() * per}}},
+        {"dense_per_token", json::object{{"projections", work.dense_projections * per},
+                                         {"attention", work.dense_attention * per}, {"ffn", work.dense_ffn * per},
+                                         {"blocks", work.dense() * per}}},
+        {"fraction_of_dense", work.dense() > 0 ? work.executed() / work.dense() : 1.0},
+        {"pairs_computed", work.computed},
+        {"pairs_possible", work.possible}};
+  }
   return o;
 }
 
@@ -149,7 +164,7 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
   EvalResult r(cfg.model.n_layers, cfg.train.zero_eps);
   const Precision precision = parse_precision(cfg.train.precision);
   TokenAnalysis ta(cfg.model.n_layers);
-  double loss_sum = 0, computed = 0, possible = 0;
+  double loss_sum = 0;
   int64_t batches = 0;
   while (data.has_next_in_epoch() && (opts.max_batches == 0 || batches < opts.max_batches)) {
     auto b = data::to_device(data.next(), device);
@@ -166,10 +181,7 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
     loss_sum += ce.sum().item<double>();  // synchronises the device
     r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.tokens += static_cast<double>(targets.numel());
-    if (opts.hard_skip) {
-      computed += static_cast<double>(model->hard_skip_computed);
-      possible += static_cast<double>(model->hard_skip_possible);
-    }
+    if (opts.hard_skip) r.work.add(model->hard_skip_work);
     r.stats.add(out);
     if (opts.token_analysis) {
       torch::Tensor depth = torch::zeros_like(ce);
@@ -181,7 +193,7 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
   }
   if (was_training) model->train();
   r.loss = r.tokens > 0 ? loss_sum / r.tokens : 0.0;
-  if (possible > 0) r.computed_fraction = computed / possible;
+  if (r.work.possible > 0) r.computed_fraction = static_cast<double>(r.work.computed) / r.work.possible;
   if (opts.token_analysis) r.token_analysis = ta.to_json();
   return r;
 }

@@ -26,6 +26,7 @@ struct EvalResult {
   double tokens = 0;
   double seconds = 0;           // forward time, host clock, device synchronised
   double computed_fraction = 1;  // hard skip: (token, block) pairs computed / possible
+  SkipWork work;                 // hard skip: the FLOPs executed, summed over batches
   GateStatsAccumulator stats;
   boost::json::object token_analysis;  // empty unless requested
   explicit EvalResult(int64_t n_layers, double zero_eps) : stats(n_layers, zero_eps) {}

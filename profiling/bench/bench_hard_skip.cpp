@@ -51,8 +51,9 @@ void run(benchmark::State& state, Shape shape, double sparsity, bool dense) {
   const double f = estimate_flops(shape.cfg, !dense, {realised}, FlopsMode::standard).forward_per_sequence;
   state.counters["sparsity"] = realised;
   state.counters["est_saving"] = 1.0 - f / f_dense;
-  state.counters["computed_fraction"] =
-      model->hard_skip_possible ? double(model->hard_skip_computed) / double(model->hard_skip_possible) : 1.0;
+  const auto& w = model->hard_skip_work;
+  state.counters["computed_fraction"] = w.possible ? double(w.computed) / double(w.possible) : 1.0;
+  state.counters["executed_fraction"] = w.dense() > 0 ? w.executed() / w.dense() : 1.0;
   state.counters["tokens"] = double(shape.batch * shape.cfg.max_seq_len);
   state.SetLabel(std::string(shape.name));
 }
