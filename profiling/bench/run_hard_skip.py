@@ -41,17 +41,24 @@ def med(name):
     return statistics.median(r["real_time"] for r in rs), rs[0]
 
 rows = []
-for shape in ("tiny", "paper-12l"):
+shapes = []
+for name in runs:
+    sh = name.split("/")[0]
+    if sh not in shapes:
+        shapes.append(sh)
+for shape in shapes:
     dense = f"{shape}/dense"
     if dense not in runs:
         continue
     t_dense, _ = med(dense)
-    rows.append((shape, "dense", 0.0, 0.0, t_dense, 0.0, None, len(runs[dense])))
-    for name in sorted(n for n in runs if n.startswith(f"{shape}/hard_skip/")):
-        t, r = med(name)
-        est = r["est_saving"]
-        real = 1 - t / t_dense
-        rows.append((shape, "hard_skip", r["sparsity"], est, t, real, real / est if est > 0 else None, len(runs[name])))
+    rows.append((shape, "dense", 0.0, 0.0, t_dense, 0.0, None, None))
+    for pattern in ("uniform", "mixed"):
+        for name in sorted(n for n in runs if n.startswith(f"{shape}/{pattern}/")):
+            t, r = med(name)
+            est = r["est_saving"]
+            real = 1 - t / t_dense
+            rows.append((shape, pattern, r["sparsity"], est, t, real, real / est if est > 0 else None,
+                         r.get("executed_fraction")))
 
 commit = results_md.commit()
 ctx = data.get("context", {})
@@ -60,10 +67,14 @@ date = datetime.date.today().isoformat()
 lines = [f"### Hard skip vs FLOPs estimate: {device}",
          "",
          f"Commit `{commit}`, {date}, `{' '.join(os.path.basename(x) for x in [a.bin])}`, median of {a.repetitions} repetitions; "
-         "forward only, no gradients; times in ms per batch (tiny: 16 x 128 tokens, paper-12l: 1 x 1024).",
+         "forward only, no gradients; times in ms per batch (tiny-T*: 2048 tokens per batch, paper-12l: 1 x 1024). "
+         "uniform: every sequence the same pattern; mixed: forced_skip row_spread 1 (each sequence its own "
+         "sparsity, from fully computed to twice the mean). executed = block FLOPs run / dense block FLOPs "
+         "(packed shapes).",
          "",
-         "| shape | path | sparsity | est. saving | median ms | realised saving | realised / estimated |",
-         "|---|---|---|---|---|---|---|"]
-for shape, path, s, est, t, real, ratio, n in rows:
-    lines.append(f"| {shape} | {path} | {s:.3f} | {est:.3f} | {t:.1f} | {real:.3f} | {'' if ratio is None else f'{ratio:.2f}'} |")
+         "| shape | pattern | sparsity | est. saving | median ms | realised saving | realised / estimated | executed |",
+         "|---|---|---|---|---|---|---|---|"]
+for shape, path, s, est, t, real, ratio, ex in rows:
+    lines.append(f"| {shape} | {path} | {s:.3f} | {est:.3f} | {t:.1f} | {real:.3f} | "
+                 f"{'' if ratio is None else f'{ratio:.2f}'} | {'' if ex is None else f'{ex:.3f}'} |")
 print(results_md.replace_section(a.results, "hard-skip", device, lines))
