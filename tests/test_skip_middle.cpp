@@ -77,6 +77,32 @@ TEST(SkipMiddle, ZeroInitMasksKeepGatesOpenAndGetNoGradient) {
   EXPECT_GT(total, 0.0);
 }
 
+// gate_dtype bf16 (the released code's precision): a soft mask of 0.999 is 1.0 in bf16 (spacing 2^-8 below 1),
+// so the gate is exactly 0 and the token skips; in fp32 the gate is 0.001 and the block still runs.
+TEST(SkipMiddle, Bf16GatesRoundNearOneSumsToExactZeros) {
+  auto cfg = small_model(4);
+  auto tokens = torch::randint(0, cfg.vocab_size, {2, 8});
+  for (const char* dtype : {"fp32", "bf16"}) {
+    auto model = build_model(cfg, {"skip_middle", {{"gate_dtype", dtype}}});
+    {
+      torch::NoGradGuard ng;
+      auto sm = std::dynamic_pointer_cast<SkipMiddleGates>(model->gates);
+      auto* lin = sm->masks[0]->as<torch::nn::Linear>();
+      lin->weight.zero_();
+      lin->bias.fill_(0.999);
+    }
+    auto out = model->forward(tokens);
+    EXPECT_EQ(out.gates[0].scalar_type(), torch::kFloat32);
+    if (std::string(dtype) == "bf16") {
+      EXPECT_EQ(out.gates[0].max().item<float>(), 0.0f) << "0.999 rounds to 1 in bf16: every gate exactly 0";
+    } else {
+      EXPECT_NEAR(out.gates[0].min().item<float>(), 0.001f, 1e-6);
+      EXPECT_GT(out.gates[0].min().item<float>(), 0.0f);
+    }
+  }
+  EXPECT_THROW(build_model(cfg, {"skip_middle", {{"gate_dtype", "fp16"}}}), Error);
+}
+
 TEST(SkipMiddle, RefusesOddDepthAndUnknownOptions) {
   auto cfg = small_model(5);
   try {

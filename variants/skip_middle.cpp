@@ -27,8 +27,8 @@ std::vector<torch::Tensor> skip_middle_gates(const std::vector<torch::Tensor>& s
   return g;
 }
 
-SkipMiddleGates::SkipMiddleGates(int64_t dim, int64_t n_layers, AttentionGate ag)
-    : n_layers_(n_layers), attention_gate_(ag) {
+SkipMiddleGates::SkipMiddleGates(int64_t dim, int64_t n_layers, AttentionGate ag, torch::ScalarType gate_dtype)
+    : n_layers_(n_layers), attention_gate_(ag), gate_dtype_(gate_dtype) {
   masks = register_module("masks", torch::nn::ModuleList());
   for (int64_t l = 0; l < n_layers / 2; ++l) masks->push_back(torch::nn::Linear(torch::nn::LinearOptions(dim, 1)));
 }
@@ -41,13 +41,14 @@ void SkipMiddleGates::begin(int64_t, int64_t) {
 torch::Tensor SkipMiddleGates::gate(int64_t l, const torch::Tensor& h, ForwardOutput& out) {
   const int64_t half = n_layers_ / 2;
   if (l >= half) return first_half_[n_layers_ - 1 - l];  // mirror: the same tensor, so gradients flow from both uses
-  // fp32 from here on: under bf16 autocast the linear runs in bf16, but the accumulated masks and the gates they
-  // make (compared with zero_eps, fed to ln g) are kept at full precision
-  auto s = torch::relu(masks[l]->as<torch::nn::Linear>()->forward(h).to(torch::kFloat32)).squeeze(-1);  // [B, T]
+  // gate_dtype from here on (fp32 by default: under bf16 autocast the linear runs in bf16, but the accumulated
+  // masks and the gates they make, compared with zero_eps and fed to ln g, are kept at full precision; bf16: as
+  // the released code, where rounding makes more gates exactly 0)
+  auto s = torch::relu(masks[l]->as<torch::nn::Linear>()->forward(h).to(gate_dtype_)).squeeze(-1);  // [B, T]
   running_ = accumulate(l == 0 ? torch::Tensor() : running_, s);
-  auto g = gate_of(running_);
-  out.soft_masks.push_back(s);
-  out.accumulated.push_back(running_);
+  auto g = gate_of(running_).to(torch::kFloat32);
+  out.soft_masks.push_back(s.to(torch::kFloat32));
+  out.accumulated.push_back(running_.to(torch::kFloat32));
   first_half_[l] = g;
   return g;
 }
@@ -64,7 +65,9 @@ Transformer build_skip_middle(const ModelConfig& cfg, const boost::json::object&
     throw Error("model.n_layers: skip_middle needs an even number of layers (gates are mirrored about the middle), got " +
                 std::to_string(cfg.n_layers));
   auto ag = parse_attention_gate(std::string(o.at("attention_gate").get_string()));
-  auto policy = std::make_shared<SkipMiddleGates>(cfg.dim, cfg.n_layers, ag);
+  const std::string gd(o.at("gate_dtype").get_string());
+  auto policy = std::make_shared<SkipMiddleGates>(cfg.dim, cfg.n_layers, ag,
+                                                  gd == "bf16" ? torch::kBFloat16 : torch::kFloat32);
   Transformer model(cfg, policy);  // init_weights(): mask weights N(0, init_std), biases 0
   if (o.at("zero_init_masks").get_bool()) policy->zero_masks();
   return model;
@@ -81,6 +84,10 @@ const RegisterVariant reg({
          "key: add ln(clamp(g_j,1e-6,1)) to every query's logit on key j (the paper); none: no term; reference: the "
          "released code's query-indexed term (a softmax no-op)",
          {"key", "none", "reference"}},
+        {"gate_dtype", OptionSpec::Kind::String, "fp32",
+         "precision of the soft masks, their sums and the gates: fp32 (the paper's algebra), or bf16 as the released "
+         "code computes them under autocast (S >= ~0.998 rounds to 1: g = 0 exactly, so more tokens skip)",
+         {"fp32", "bf16"}},
     },
     /*gated=*/true,
     build_skip_middle,

@@ -16,7 +16,11 @@ std::vector<torch::Tensor> skip_middle_gates(const std::vector<torch::Tensor>& s
 
 class SkipMiddleGates : public GatePolicy {
  public:
-  SkipMiddleGates(int64_t dim, int64_t n_layers, AttentionGate attention_gate);
+  // gate_dtype: the precision of s, S and g (kFloat32, or kBFloat16 as the released code computes them under
+  // autocast: there S >= ~0.998 rounds to 1, so g is exactly 0 and the token counts as skipped). The gates are
+  // returned in fp32 either way.
+  SkipMiddleGates(int64_t dim, int64_t n_layers, AttentionGate attention_gate,
+                  torch::ScalarType gate_dtype = torch::kFloat32);
   void begin(int64_t batch, int64_t seq_len) override;
   torch::Tensor gate(int64_t layer, const torch::Tensor& h, ForwardOutput& out) override;
   AttentionGate attention_gate() const override { return attention_gate_; }
@@ -27,6 +31,7 @@ class SkipMiddleGates : public GatePolicy {
  private:
   int64_t n_layers_;
   AttentionGate attention_gate_;
+  torch::ScalarType gate_dtype_;
   std::vector<torch::Tensor> first_half_;  // gates of this forward, for mirroring
   torch::Tensor running_;                  // S of the latest first-half block
 };

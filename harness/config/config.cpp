@@ -164,6 +164,7 @@ json::object default_config_json() {
                                                 {"impl", t.optimizer_impl}}},
                      {"precision", t.precision},
                      {"sdpa_backend", t.sdpa_backend},
+                     {"skip_compute", t.skip_compute},
                      {"controller", json::object{{"name", t.controller.name}, {"options", json::object{}}}},
                      {"device", t.device},
                      {"threads", t.threads},
@@ -343,6 +344,7 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   tc.precision = str(t, "precision");
   if (tc.precision != "fp32" && tc.precision != "bf16")
     fail(source, "train.precision", "expected \"fp32\" or \"bf16\", got \"" + tc.precision + "\"");
+  tc.skip_compute = t.at("skip_compute").as_bool();
   tc.sdpa_backend = str(t, "sdpa_backend");
   if (tc.sdpa_backend != "auto" && tc.sdpa_backend != "flash" && tc.sdpa_backend != "efficient" &&
       tc.sdpa_backend != "cudnn" && tc.sdpa_backend != "math")

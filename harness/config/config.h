@@ -72,6 +72,9 @@ struct TrainConfig {
   // SDPA kernels allowed on CUDA (sdpa attention paths): "auto" (LibTorch's choice), or only one of "flash",
   // "efficient", "cudnn", "math" (a run fails loudly when the chosen kernel refuses the inputs)
   std::string sdpa_backend = "auto";
+  // Training-time skipping: a token whose gate is exactly 0 at a block skips that block in the forward and the
+  // backward (packed active tokens; TransformerImpl::skip_compute). Off: gates multiply, every block computes.
+  bool skip_compute = false;
   double budget_value = 0;        // 0 with kind "steps": train.steps
 
   int64_t accumulation_steps() const { return batch_size / micro_batch_size; }

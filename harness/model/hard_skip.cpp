@@ -33,18 +33,65 @@ struct BlockCost {
 };
 }  // namespace
 
-ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
-  torch::NoGradGuard ng;
-  const auto B = tokens.size(0), T = tokens.size(1), D = cfg.dim;
-  const RopeTables rope = rope_for(tokens);
-  const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
+torch::Tensor TransformerImpl::skip_block(int64_t l, const torch::Tensor& h, const torch::Tensor& g,
+                                         const RopeTables& rope, AttentionGate mode, SkipWork& w) {
+  const auto B = h.size(0), T = h.size(1), D = cfg.dim;
   const bool keys_of_skipped = mode != AttentionGate::key;  // none / reference attend to skipped tokens too
-  const auto dev = tokens.device();
   const BlockCost cost{static_cast<double>(D), static_cast<double>(cfg.n_heads * (D / cfg.n_heads)),
                        static_cast<double>(cfg.kv_heads() * (D / cfg.n_heads)), static_cast<double>(cfg.hidden())};
   const double BT = static_cast<double>(B * T);
-  auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(dev));
+  w.possible += B * T;
+  w.dense_projections += cost.projections(BT, BT);
+  w.dense_attention += cost.attention(BT * static_cast<double>(T));
+  w.dense_ffn += cost.ffn(BT);
+  auto dense_block = [&]() {
+    w.computed += B * T;
+    w.projections += cost.projections(BT, BT);
+    w.attention += cost.attention(BT * static_cast<double>(T));
+    w.ffn += cost.ffn(BT);
+    return blocks[l]->forward(h, rope, g, mode);
+  };
+  if (!g.defined()) return dense_block();  // an ungated block computes everything
+  auto active = (g > 0).detach();  // [B, T]
+  auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(h.device()));
+  // per sequence: active count and last active position + 1 (the keys a none/reference query can see)
+  auto last = torch::where(active, positions + 1, torch::zeros_like(positions)).amax(1);
+  const auto host = torch::stack({active.sum(1), last}).cpu();  // [2, B]: the one host read of the block
+  const auto* hp = host.data_ptr<int64_t>();
+  std::vector<int64_t> counts(hp, hp + B), key_len(hp + B, hp + 2 * B);
+  int64_t N = 0;
+  double pairs = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    N += counts[b];
+    pairs += static_cast<double>(counts[b]) * static_cast<double>(keys_of_skipped ? key_len[b] : counts[b]);
+  }
+  if (N == B * T) return dense_block();
+  if (N == 0) return h;  // skipped whole
+  auto idx = active.reshape({B * T}).nonzero().squeeze(1);  // [N], row-major: by sequence, then position
+  auto q_pos = idx.remainder(T);
+  auto flat = h.reshape({B * T, D});
+  auto xs = flat.index_select(0, idx).unsqueeze(0);                // [1, N, D]
+  auto gs = g.reshape({B * T}).index_select(0, idx).unsqueeze(0);  // [1, N]
+  RopeTables rq{rope.cos.index_select(0, q_pos).unsqueeze(0), rope.sin.index_select(0, q_pos).unsqueeze(0)};
+  torch::Tensor bias, x_all;
+  if (mode == AttentionGate::key) bias = torch::log(gs.squeeze(0).to(torch::kFloat32).clamp(kGateLogFloor, 1.0));
+  if (keys_of_skipped) x_all = blocks[l]->pre_attention_norm(h);  // keys and values of every token
+  auto& attn = blocks[l]->attention;
+  auto ys = blocks[l]->forward_packed(xs, gs, [&](const torch::Tensor& n) {
+    return attn->forward_packed(n, rq, q_pos, counts, bias, x_all, rope, key_len);
+  });
+  w.computed += N;
+  w.projections += cost.projections(static_cast<double>(N), keys_of_skipped ? BT : static_cast<double>(N));
+  w.attention += cost.attention(pairs);
+  w.ffn += cost.ffn(static_cast<double>(N));
+  return flat.index_copy(0, idx, ys.squeeze(0).to(flat.scalar_type())).view({B, T, D});
+}
 
+ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
+  torch::NoGradGuard ng;
+  const auto B = tokens.size(0), T = tokens.size(1);
+  const RopeTables rope = rope_for(tokens);
+  const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
   ForwardOutput out;
   SkipWork w;
   auto h = input_norm(tok_embeddings(tokens));
@@ -52,59 +99,10 @@ ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     prof::Range block_range("block", l);
     auto g = gate_of(l, h, out);
-    w.possible += B * T;
-    w.dense_projections += cost.projections(BT, BT);
-    w.dense_attention += cost.attention(BT * static_cast<double>(T));
-    w.dense_ffn += cost.ffn(BT);
-    auto dense_block = [&](const torch::Tensor& gate) {
-      h = blocks[l]->forward(h, rope, gate, mode);
-      w.computed += B * T;
-      w.projections += cost.projections(BT, BT);
-      w.attention += cost.attention(BT * static_cast<double>(T));
-      w.ffn += cost.ffn(BT);
-    };
-    if (!g.defined()) {  // an ungated block computes everything
-      dense_block(g);
-    } else {
-      auto active = g > 0;  // [B, T]
-      // per sequence: active count and last active position + 1 (the keys a none/reference query can see)
-      auto last = torch::where(active, positions + 1, torch::zeros_like(positions)).amax(1);
-      const auto host = torch::stack({active.sum(1), last}).cpu();  // [2, B]
-      const auto* hp = host.data_ptr<int64_t>();
-      std::vector<int64_t> counts(hp, hp + B), key_len(hp + B, hp + 2 * B);
-      int64_t N = 0;
-      double pairs = 0, kv = 0;
-      for (int64_t b = 0; b < B; ++b) {
-        N += counts[b];
-        pairs += static_cast<double>(counts[b]) * static_cast<double>(keys_of_skipped ? key_len[b] : counts[b]);
-      }
-      kv = keys_of_skipped ? BT : static_cast<double>(N);  // none / reference: k and v of every token
-      if (N == B * T) {
-        dense_block(g);
-      } else if (N > 0) {
-        auto idx = active.reshape({B * T}).nonzero().squeeze(1);  // [N], row-major: by sequence, then position
-        auto q_pos = idx.remainder(T);
-        auto flat = h.reshape({B * T, D});
-        auto xs = flat.index_select(0, idx).unsqueeze(0);              // [1, N, D]
-        auto gs = g.reshape({B * T}).index_select(0, idx).unsqueeze(0);  // [1, N]
-        RopeTables rq{rope.cos.index_select(0, q_pos).unsqueeze(0), rope.sin.index_select(0, q_pos).unsqueeze(0)};
-        torch::Tensor bias, x_all;
-        if (mode == AttentionGate::key) bias = torch::log(gs.squeeze(0).to(torch::kFloat32).clamp(kGateLogFloor, 1.0));
-        if (keys_of_skipped) x_all = blocks[l]->pre_attention_norm(h);  // keys and values of every token
-        auto& attn = blocks[l]->attention;
-        auto ys = blocks[l]->forward_packed(xs, gs, [&](const torch::Tensor& n) {
-          return attn->forward_packed(n, rq, q_pos, counts, bias, x_all, rope, key_len);
-        });
-        h = flat.index_copy(0, idx, ys.squeeze(0).to(flat.scalar_type())).view({B, T, D});
-        w.computed += N;
-        w.projections += cost.projections(static_cast<double>(N), kv);
-        w.attention += cost.attention(pairs);
-        w.ffn += cost.ffn(static_cast<double>(N));
-      }
-    }
+    h = skip_block(l, h, g, rope, mode, w);
     if (record_residual_norms) out.residual_norms.push_back(h.to(torch::kFloat32).norm(2, -1));
   }
-  hard_skip_work = w;
+  skip_work = w;
   out.logits = output(output_norm(h));
   return out;
 }

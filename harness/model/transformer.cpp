@@ -72,13 +72,15 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
   mark_backward_boundary(h, -1, /*close_previous=*/true);  // block 0's backward ends here
   const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
   if (gates) gates->begin(tokens.size(0), tokens.size(1));
+  SkipWork w;
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     prof::Range block_range("block", l);
     auto g = gate_of(l, h, out);
-    h = blocks[l]->forward(h, rope, g, mode);
+    h = skip_compute ? skip_block(l, h, g, rope, mode, w) : blocks[l]->forward(h, rope, g, mode);
     mark_backward_boundary(h, l, /*close_previous=*/l + 1 < cfg.n_layers);
     if (record_residual_norms) out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
   }
+  if (skip_compute) skip_work = w;
   out.logits = output(output_norm(h));
   return out;
 }

@@ -71,8 +71,14 @@ class TransformerImpl : public torch::nn::Module {
   // Whether forwards fill ForwardOutput::residual_norms (a metric only: the trainer asks for it on logged steps
   // and in validation, since it costs one reduction per block).
   bool record_residual_norms = true;
-  // The work the latest forward_hard_skip executed.
-  SkipWork hard_skip_work;
+  // Training-time skipping (train.skip_compute): forward() runs each gated block as forward_hard_skip does, with
+  // gradients: a token whose gate is exactly 0 at a block skips it in the forward and the backward. With key gating
+  // the soft path multiplies that block's output by 0 and passes no gradient through the gate's clamp, so loss and
+  // gradients are the soft path's up to the 1e-6 weight it leaves on skipped keys; none / reference: exact.
+  // Costs one host read per gated block (the packed shapes).
+  bool skip_compute = false;
+  // The work the latest forward_hard_skip (or forward with skip_compute) executed.
+  SkipWork skip_work;
 
   // Re-initialises every weight: N(0, init_std) for linear and embedding weights, 0 for biases, 1 for norms.
   void init_weights();
@@ -89,6 +95,9 @@ class TransformerImpl : public torch::nn::Module {
   RopeTables rope_for(const torch::Tensor& tokens);  // the first T rows, on the tokens' device
   // Block l's gate from its policy (under the "gate" range), recorded in out.gates; undefined when ungated.
   torch::Tensor gate_of(int64_t l, const torch::Tensor& h, ForwardOutput& out);
+  // Block l computed only for the tokens whose gate g is non-zero (hard_skip.cpp); counts its work into w.
+  torch::Tensor skip_block(int64_t l, const torch::Tensor& h, const torch::Tensor& g, const RopeTables& rope,
+                           AttentionGate mode, SkipWork& w);
   RopeTables rope_;
 };
 TORCH_MODULE(Transformer);

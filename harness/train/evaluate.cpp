@@ -181,7 +181,7 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
     loss_sum += ce.sum().item<double>();  // synchronises the device
     r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.tokens += static_cast<double>(targets.numel());
-    if (opts.hard_skip) r.work.add(model->hard_skip_work);
+    if (opts.hard_skip) r.work.add(model->skip_work);
     r.stats.add(out);
     if (opts.token_analysis) {
       torch::Tensor depth = torch::zeros_like(ce);

@@ -92,6 +92,7 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
     require_memory_fits(mc_, tc_.micro_batch_size, host_memory_bytes(), "model");
   torch::manual_seed(tc_.seed);
   model_ = vspec_.build(mc_, vopts_);  // throws Error for configs the variant refuses (odd L, ...)
+  model_->skip_compute = tc_.skip_compute;
   model_->to(dev_);
   model_->train();
   controller_ = cspec_.build(mc_.n_layers, copts_);
