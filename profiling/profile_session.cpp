@@ -79,6 +79,7 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
   prof::reset_timers();
 
   std::vector<double> wall;
+  SkipWork work;  // real skipping (--eval --hard-skip): summed over the profiled steps
   prof::OpTimer ops;
   if (o.ops && o.warmup == 0) ops.start();
   auto on_step = [&](int64_t step, double seconds) {
@@ -135,6 +136,7 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
         auto out = o.hard_skip ? model->forward_hard_skip(x) : model->forward(x);
         if (gpu) torch::cuda::synchronize();
       }
+      if (o.hard_skip && i >= o.warmup) work.add(model->skip_work);
       on_step(i, t.stop());
     }
   }
@@ -164,6 +166,13 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
   report["wall_s_per_step"] = w;
   report["median_step_s"] = median_of(wall);
   if (o.ops) report["ops"] = ops.to_json(o.steps);
+  if (work.possible > 0) {  // real skipping: the block FLOPs executed (packed shapes) per profiled step
+    const double n = static_cast<double>(std::max<int64_t>(1, o.steps));
+    report["executed_flops_per_step"] = json::object{
+        {"projections", work.projections / n}, {"attention", work.attention / n}, {"ffn", work.ffn / n},
+        {"blocks", work.executed() / n}, {"dense_blocks", work.dense() / n},
+        {"fraction_of_dense", work.dense() > 0 ? work.executed() / work.dense() : 1.0}};
+  }
   if (cupti_on) {
     auto a = prof::attribute(tracer.records(), tracer.correlations(), prof::paths());
     std::map<std::string, double> gsec;

@@ -57,29 +57,36 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// Times base() and test() alternately for `rounds` rounds after one warm-up of each; medians in seconds.
-std::pair<double, double> side_by_side(int rounds, const std::function<void()>& base, const std::function<void()>& test) {
+// Times base() and test() back to back for `rounds` rounds (alternating which goes first) after one warm-up of
+// each. Returns the medians of each and the median of the per-round ratios test/base: pairing within a round
+// cancels the slow drift of a shared VM (measured here: the same dense forward from 140 to 220 ms over minutes).
+struct Timing {
+  double base_s, test_s, ratio;
+};
+Timing side_by_side(int rounds, const std::function<void()>& base, const std::function<void()>& test) {
   base(), test();
-  std::vector<double> tb, tt;
+  std::vector<double> tb, tt, ratio;
   for (int r = 0; r < rounds; ++r) {
+    double b, t;
     if (r % 2 == 0) {
-      tb.push_back(seconds(base)), tt.push_back(seconds(test));
+      b = seconds(base), t = seconds(test);
     } else {
-      tt.push_back(seconds(test)), tb.push_back(seconds(base));
+      t = seconds(test), b = seconds(base);
     }
+    tb.push_back(b), tt.push_back(t), ratio.push_back(t / b);
   }
-  return {median(tb), median(tt)};
+  return {median(tb), median(tt), median(ratio)};
 }
 
 std::string row(const std::string& shape, const std::string& mode, const std::string& pattern, double s_req,
-                double realised, double est, double t_base, double t_test, double executed, int rounds, int64_t tokens) {
+                double realised, double est, const Timing& tm, double executed, int rounds, int64_t tokens) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "{\"shape\": \"%s\", \"mode\": \"%s\", \"pattern\": \"%s\", \"requested_sparsity\": %.4f, "
                 "\"sparsity\": %.6f, \"est_saving\": %.6f, \"baseline_s\": %.6f, \"skip_s\": %.6f, "
                 "\"realised_saving\": %.6f, \"executed_fraction\": %.6f, \"rounds\": %d, \"tokens\": %lld}",
-                shape.c_str(), mode.c_str(), pattern.c_str(), s_req, realised, est, t_base, t_test,
-                1.0 - t_test / t_base, executed, rounds, static_cast<long long>(tokens));
+                shape.c_str(), mode.c_str(), pattern.c_str(), s_req, realised, est, tm.base_s, tm.test_s,
+                1.0 - tm.ratio, executed, rounds, static_cast<long long>(tokens));
   return buf;
 }
 
@@ -123,12 +130,12 @@ int main(int argc, char** argv) {
         auto out = m->forward_hard_skip(tokens);
         const double realised = (torch::stack(out.gates) == 0).to(torch::kFloat64).mean().item<double>();
         const double f = estimate_flops(shape.cfg, true, {realised}, FlopsMode::standard).forward_per_sequence;
-        auto [tb, tt] = side_by_side(big ? std::max(3, rounds / 2) : rounds, [&] { dense->forward(tokens); },
-                                     [&] { m->forward_hard_skip(tokens); });
+        const int n = big ? std::max(3, rounds / 2) : rounds;
+        auto tm = side_by_side(n, [&] { dense->forward(tokens); }, [&] { m->forward_hard_skip(tokens); });
         const auto& w = m->skip_work;
-        rows.push_back(row(shape.name, "inference", pattern, s, realised, 1 - f / f_dense, tb, tt,
-                           w.dense() > 0 ? w.executed() / w.dense() : 1.0, rounds, shape.batch * shape.cfg.max_seq_len));
-        std::cerr << name << ": realised " << 1 - tt / tb << " of estimated " << 1 - f / f_dense << "\n";
+        rows.push_back(row(shape.name, "inference", pattern, s, realised, 1 - f / f_dense, tm,
+                           w.dense() > 0 ? w.executed() / w.dense() : 1.0, n, shape.batch * shape.cfg.max_seq_len));
+        std::cerr << name << ": realised " << 1 - tm.ratio << " of estimated " << 1 - f / f_dense << "\n";
       }
     }
   }
@@ -152,11 +159,11 @@ int main(int argc, char** argv) {
         auto out = step(true);
         const double realised = (torch::stack(out.gates) == 0).to(torch::kFloat64).mean().item<double>();
         const double f = estimate_flops(shape.cfg, true, {realised}, FlopsMode::standard).forward_per_sequence;
-        auto [tb, tt] = side_by_side(rounds, [&] { step(false); }, [&] { step(true); });
+        auto tm = side_by_side(rounds, [&] { step(false); }, [&] { step(true); });
         const auto& w = m->skip_work;
-        rows.push_back(row(shape.name, "training", pattern, s, realised, 1 - f / f_dense, tb, tt,
+        rows.push_back(row(shape.name, "training", pattern, s, realised, 1 - f / f_dense, tm,
                            w.dense() > 0 ? w.executed() / w.dense() : 1.0, rounds, shape.batch * shape.cfg.max_seq_len));
-        std::cerr << name << ": realised " << 1 - tt / tb << " of estimated " << 1 - f / f_dense << "\n";
+        std::cerr << name << ": realised " << 1 - tm.ratio << " of estimated " << 1 - f / f_dense << "\n";
       }
     }
   }

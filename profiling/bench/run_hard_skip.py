@@ -22,7 +22,7 @@ import results_md  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", default="build/skipbench_bench_hard_skip")
-ap.add_argument("--rounds", type=int, default=7)
+ap.add_argument("--rounds", type=int, default=9)
 ap.add_argument("--filter", default="")
 ap.add_argument("--json", default="")
 ap.add_argument("--results", default="benchmarks/RESULTS.md")
@@ -59,7 +59,8 @@ device = a.device_label or f"CPU: {os.cpu_count()} cores ({cpu})"
 date = datetime.date.today().isoformat()
 lines = [f"### Real skipping vs FLOPs estimate: {device}", "",
          f"Commit `{commit}`, {date}, `skipbench_bench_hard_skip --rounds {a.rounds}`, {data['threads']} threads; "
-         "baseline and skipping timed side by side, medians over rounds (paper-12l: half as many). Inference: "
+         "baseline and skipping timed back to back in each round; realised saving = 1 - the median over rounds of "
+         "the per-round time ratio (paper-12l: half as many rounds); the ms columns are medians. Inference: "
          "dense forward vs forward_hard_skip; training: soft forward + backward vs train.skip_compute. tiny-T*: "
          "2048 tokens per batch; paper-12l: 1 x 1024. uniform: every sequence the same pattern; mixed: each "
          "sequence its own sparsity (forced_skip row_spread). executed = block FLOPs run / dense block FLOPs.", "",
