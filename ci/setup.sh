@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libbenchmark-dev          # micro-benchmarks
   libcli11-dev              # command-line parsing
   libsentencepiece-dev pkgconf  # BPE tokenizers for `skipbench data prepare` (found through pkg-config)
+  clang-14 libclang-rt-14-dev  # libFuzzer targets for the parsers (ci/fuzz.sh, ctest fuzz.smoke)
   fortunes                  # embedded default corpus (real English text, no download) ...
   fortune-anarchism fortunes-bofh-excuses fortunes-debian-hints  # ... and more English text from Debian
 )

@@ -14,6 +14,7 @@ with open(f"{d}/good.bin", "wb") as f:
 with open(f"{d}/badmagic.bin", "wb") as f:
     f.write(struct.pack("<256i", 1234, 1, len(toks), *([0] * 253))); f.write(struct.pack(f"<{len(toks)}H", *toks))
 open(f"{d}/malformed.json", "w").write('{"model": {"dim": 64,, }')
+open(f"{d}/nan.json", "w").write('{"train": {"optimizer": {"default": {"lr": 0e3100}}}}')  # Boost.JSON reads NaN
 PY
 small=(--out "$tmp/out" --set model.dim=32 --set model.n_layers=2 --set model.max_seq_len=16 --set train.batch_size=2
        --set train.micro_batch_size=2 --set train.steps=1 --set model.vocab_size=257
@@ -22,7 +23,7 @@ fails=0
 check() {  # name, expected substring, args...
   local name="$1" want="$2"; shift 2
   local out="$tmp/out"  # train commands write here; it must not exist afterwards
-  "$bin" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+  timeout 60 "$bin" "$@" >"$tmp/stdout" 2>"$tmp/stderr"  # a hang is a failure too (rc 124)
   local rc=$?
   local lines; lines=$(wc -l <"$tmp/stderr")
   if [[ $rc -ne 2 || $lines -ne 1 || -e "$out" ]] || ! grep -q "^skipbench: error: .*$want" "$tmp/stderr"; then
@@ -61,6 +62,9 @@ check negative_vocab "--vocab -5: must be a positive" data prepare --text README
 check eval_negative_batches "--max-batches: must be >= 0" eval --run "$tmp/nope" --max-batches -3
 check eval_repeat_soft "--repeat: only with --hard-skip" eval --run "$tmp/nope" --repeat 3
 check eval_repeat_range "--repeat: must be in 0..1000" eval --run "$tmp/nope" --hard-skip --repeat -1
+check set_leading_dot "empty key in '.model.n_layers'" train --config configs/tiny.json "${small[@]}" --set .model.n_layers=3
+check set_double_dot "empty key in 'model..n_layers'" train --config configs/tiny.json "${small[@]}" --set model..n_layers=3
+check config_nan "nan.json: train.optimizer.default.lr: a number out of the double range" train --config "$tmp/nan.json" "${small[@]}"
 check calibrate_sims "--sims: must be >= 10" claims calibrate --sims 3
 check calibrate_unknown "unrecognized arguments" claims calibrate --bogus
 exit $((fails > 0))

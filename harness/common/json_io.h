@@ -11,6 +11,8 @@ namespace skipbench {
 
 // Parses a JSON file; throws Error("<path>: <what>") on a missing file or malformed JSON (with line:column).
 boost::json::value read_json_file(const std::string& path);
+// The same on text already in memory; `path` names it in errors ("<path>:<line>:<col>: malformed JSON (...)").
+boost::json::value parse_json_text(const std::string& text, const std::string& path);
 
 // Writes text to path atomically: path.tmp.<pid> then rename(2). Creates no parent directories. A failed write
 // (disk full, read-only) throws Error naming path, removes the temporary file and leaves the old path untouched.
@@ -24,7 +26,8 @@ std::string pretty_json(const boost::json::value& v);
 
 // Exact round trip of doubles through JSON (Boost.JSON 1.81's parser can be off by an ulp): every double becomes a
 // string "0x<hex float>" (exact_numbers) and back (restore_numbers). For checkpoint state, where resumed runs must
-// be bit-identical.
+// be bit-identical. Strings that begin with "0x" or "0s" are escaped as "0s<string>", so that the round trip gives
+// every value back (tests/fuzz/fuzz_json_state.cpp checks it; the string "0x1p+0" used to come back as 1).
 boost::json::value exact_numbers(const boost::json::value& v);
 boost::json::value restore_numbers(const boost::json::value& v);
 

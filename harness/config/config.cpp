@@ -189,8 +189,9 @@ void apply_override(json::object& root, const std::string& assignment, const std
   apply_override_value(root, assignment.substr(0, eq), v, source);
 }
 
-void merge_config_file(json::object& root, const std::string& path) {
-  json::value file = read_json_file(path);
+void merge_config_file(json::object& root, const std::string& path) { merge_config_json(root, read_json_file(path), path); }
+
+void merge_config_json(json::object& root, const json::value& file, const std::string& path) {
   if (!file.is_object()) throw Error(path + ": expected a JSON object with sections model, variant, train, data");
   merge_into(root, file.get_object(), "", path);
 }
@@ -198,17 +199,18 @@ void merge_config_file(json::object& root, const std::string& path) {
 void apply_override_value(json::object& root, const std::string& path, const json::value& v,
                           const std::string& source) {
   const std::string assignment = path + "=" + json::serialize(v);
-  // Build {"a": {"b": {"c": v}}} and merge it with the same checks as a file.
-  json::value nested = v;
-  size_t end = path.size();
-  while (true) {
-    size_t dot = path.rfind('.', end - 1);
-    std::string key = path.substr(dot == std::string::npos ? 0 : dot + 1, end - (dot == std::string::npos ? 0 : dot + 1));
-    if (key.empty()) throw Error("--set " + assignment + ": empty key in '" + path + "'");
-    nested = json::object{{key, nested}};
+  // Build {"a": {"b": {"c": v}}} and merge it with the same checks as a file. Every dotted component must be
+  // non-empty (".a", "a.", "a..b" are refused; a leading dot once looped forever: found by tests/fuzz).
+  std::vector<std::string> keys;
+  for (size_t start = 0;;) {
+    const size_t dot = path.find('.', start);
+    keys.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (keys.back().empty()) throw Error("--set " + assignment + ": empty key in '" + path + "'");
     if (dot == std::string::npos) break;
-    end = dot;
+    start = dot + 1;
   }
+  json::value nested = v;
+  for (auto k = keys.rbegin(); k != keys.rend(); ++k) nested = json::object{{*k, std::move(nested)}};
   // Plugin options accept any key: merge them key by key rather than replacing the whole object.
   for (const auto& ff : kFreeForm) {
     if (path == ff) {  // a whole options object

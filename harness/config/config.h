@@ -113,5 +113,7 @@ void apply_override_value(boost::json::object& root, const std::string& dotted, 
                           const std::string& source);
 // Merges a config file over `root` (defaults) with the strict checks of load_config.
 void merge_config_file(boost::json::object& root, const std::string& path);
+// The same with the file already parsed (fuzzing, tests); `source` names it in errors.
+void merge_config_json(boost::json::object& root, const boost::json::value& file, const std::string& source);
 
 }  // namespace skipbench

@@ -46,12 +46,22 @@ Shard::Shard(const std::string& path, int64_t vocab_size) : path_(path) {
     throw Error(path + ": cannot memory-map shard");
   }
   map_bytes_ = bytes;
-  const auto* header = static_cast<const int32_t*>(map_);
-  auto fail = [&](const std::string& msg) {
+  try {
+    count_ = validate_shard(static_cast<const unsigned char*>(map_), bytes, vocab_size, path);
+  } catch (...) {
     ::munmap(map_, map_bytes_);
     map_ = nullptr;
-    throw Error(path + ": " + msg);
-  };
+    throw;
+  }
+  tokens_ = reinterpret_cast<const uint16_t*>(static_cast<const char*>(map_) + kHeaderBytes);
+}
+
+size_t validate_shard(const unsigned char* data, size_t bytes, int64_t vocab_size, const std::string& path) {
+  auto fail = [&](const std::string& msg) { throw Error(path + ": " + msg); };
+  if (bytes < kHeaderBytes)
+    fail("truncated shard: " + std::to_string(bytes) + " bytes, shorter than the 1024-byte header");
+  int32_t header[3];
+  std::memcpy(header, data, sizeof header);  // the data need not be aligned
   if (header[0] != kShardMagic)
     fail("not an llm.c token shard: magic " + std::to_string(header[0]) + ", expected " + std::to_string(kShardMagic) +
          " (write shards with `skipbench data` or llm.c's tokenizers)");
@@ -59,19 +69,24 @@ Shard::Shard(const std::string& path, int64_t vocab_size) : path_(path) {
     fail("unsupported shard version " + std::to_string(header[1]) + ", expected " + std::to_string(kShardVersion) +
          " (uint16 tokens)");
   if (header[2] < 0) fail("negative token count " + std::to_string(header[2]) + " in the header");
-  count_ = static_cast<size_t>(header[2]);
-  const size_t expect = kHeaderBytes + count_ * sizeof(uint16_t);
+  const size_t count = static_cast<size_t>(header[2]);
+  const size_t expect = kHeaderBytes + count * sizeof(uint16_t);
   if (bytes < expect)
-    fail("truncated shard: header says " + std::to_string(count_) + " tokens (" + std::to_string(expect) +
+    fail("truncated shard: header says " + std::to_string(count) + " tokens (" + std::to_string(expect) +
          " bytes) but the file has " + std::to_string(bytes) + " bytes; re-copy or regenerate it");
   if (bytes > expect)
-    fail("token count mismatch: header says " + std::to_string(count_) + " tokens but the file holds " +
+    fail("token count mismatch: header says " + std::to_string(count) + " tokens but the file holds " +
          std::to_string((bytes - kHeaderBytes) / sizeof(uint16_t)) + "; the header or the file is corrupt");
-  tokens_ = reinterpret_cast<const uint16_t*>(static_cast<const char*>(map_) + kHeaderBytes);
-  const uint16_t* mx = std::max_element(tokens_, tokens_ + count_);
-  if (count_ > 0 && static_cast<int64_t>(*mx) >= vocab_size)
-    fail("token id " + std::to_string(*mx) + " at position " + std::to_string(mx - tokens_) +
-         " is >= model.vocab_size " + std::to_string(vocab_size) + " (raise model.vocab_size or use matching data)");
+  uint16_t mx = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < count; ++i) {  // little-endian uint16, read bytewise (unaligned input)
+    const uint16_t t = static_cast<uint16_t>(data[kHeaderBytes + 2 * i] | (data[kHeaderBytes + 2 * i + 1] << 8));
+    if (t > mx) mx = t, at = i;
+  }
+  if (count > 0 && static_cast<int64_t>(mx) >= vocab_size)
+    fail("token id " + std::to_string(mx) + " at position " + std::to_string(at) + " is >= model.vocab_size " +
+         std::to_string(vocab_size) + " (raise model.vocab_size or use matching data)");
+  return count;
 }
 
 Shard::~Shard() {

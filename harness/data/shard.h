@@ -40,6 +40,10 @@ class Shard {
   size_t count_ = 0;
 };
 
+// Validates a shard's bytes (header magic, version, count against the size, every token < vocab_size) and returns
+// its token count; throws Error("<path>: <what>; <fix>"). The Shard constructor and the fuzz target use it.
+size_t validate_shard(const unsigned char* data, size_t bytes, int64_t vocab_size, const std::string& path);
+
 // Sorted matches of a glob pattern; throws Error naming `what` (e.g. "data.train") when nothing matches.
 std::vector<std::string> expand_glob(const std::string& pattern, const std::string& what);
 
