@@ -50,7 +50,7 @@ for t in config override shard json_state; do
   log="$out/fuzz_$t.log"
   if ASAN_OPTIONS=detect_leaks=1 "$bin" "${limit[@]}" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$out/artifacts/$t-" "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
-    echo "fuzz: $t: $(grep -E '^#[0-9]+.*DONE' "$log" | tail -1 | sed 's/  */ /g') (0 crashes)"
+    echo "fuzz: $t: $(grep -aE '^#[0-9]+.*DONE' "$log" | tail -1 | sed 's/  */ /g') (0 crashes)"
   else
     status=1
     echo "fuzz: $t: FAILED, see $log and $out/artifacts/" >&2

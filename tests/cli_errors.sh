@@ -65,6 +65,8 @@ check eval_repeat_range "--repeat: must be in 0..1000" eval --run "$tmp/nope" --
 check set_leading_dot "empty key in '.model.n_layers'" train --config configs/tiny.json "${small[@]}" --set .model.n_layers=3
 check set_double_dot "empty key in 'model..n_layers'" train --config configs/tiny.json "${small[@]}" --set model..n_layers=3
 check config_nan "nan.json: train.optimizer.default.lr: a number out of the double range" train --config "$tmp/nan.json" "${small[@]}"
+check huge_integer "train.steps: integer 12295222222222622260 is out of range" train --config configs/tiny.json "${small[@]}" --set train.steps=12295222222222622260
+check huge_steps_budget "a steps budget must be a positive integer (at most 1e15)" train --config configs/tiny.json "${small[@]}" --set train.budget.kind=steps --set train.budget.value=1e36
 check calibrate_sims "--sims: must be >= 10" claims calibrate --sims 3
 check calibrate_unknown "unrecognized arguments" claims calibrate --bogus
 exit $((fails > 0))

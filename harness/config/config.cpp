@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "harness/common/error.h"
@@ -55,7 +56,12 @@ json::value typed_like(const json::value& base, const json::value& v, const std:
       break;
     case json::kind::int64:
     case json::kind::uint64:
-      if (v.is_int64() || v.is_uint64()) return v;
+      if (v.is_int64()) return v;
+      if (v.is_uint64()) {  // above int64's range: 12295222222222622260 once escaped as a raw Boost error (tests/fuzz)
+        if (v.get_uint64() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+          return static_cast<int64_t>(v.get_uint64());
+        fail(source, path, "integer " + json::serialize(v) + " is out of range (at most 9223372036854775807)");
+      }
       if (v.is_double() && std::floor(v.get_double()) == v.get_double() && std::abs(v.get_double()) < 9e15)
         return static_cast<int64_t>(v.get_double());
       break;
@@ -317,8 +323,8 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   if (tc.budget_kind != "steps" && !(tc.budget_value > 0))
     fail(source, "train.budget.value", "must be > 0 for a " + tc.budget_kind + " budget");
   if (tc.budget_kind == "steps" && !bv.is_null()) {
-    if (!(tc.budget_value >= 1) || std::floor(tc.budget_value) != tc.budget_value)
-      fail(source, "train.budget.value", "a steps budget must be a positive integer");
+    if (!(tc.budget_value >= 1 && tc.budget_value <= 1e15) || std::floor(tc.budget_value) != tc.budget_value)
+      fail(source, "train.budget.value", "a steps budget must be a positive integer (at most 1e15)");
     tc.steps = static_cast<int64_t>(tc.budget_value);
   }
   for (auto [k, val] : {std::pair{"steps", tc.steps}, {"batch_size", tc.batch_size},
