@@ -246,6 +246,13 @@ class PlantedClaims(unittest.TestCase):
                 if c["verdict"] == INCONCLUSIVE:
                     self.assertTrue(c["decide"], f"claim {c['id']} with {kw}: no 'what would decide it'")
 
+    def test_a_claim_with_nothing_to_compare_says_what_to_add(self):
+        runs = [r for r in S.make_suite(random.Random(5)) if r["entry"]["name"] not in ("gated-pre", "gated-none")]
+        cl = {c["id"]: c for c in S.evaluate(runs)}
+        for cid in (3, 4):
+            self.assertEqual(cl[cid]["verdict"], INCONCLUSIVE)
+            self.assertIn("Add", cl[cid]["decide"])
+
     def test_margins_are_stated(self):
         for c in S.evaluate(S.make_suite(random.Random(5))):
             self.assertTrue(c["margin"]["why"])

@@ -138,7 +138,9 @@ def _row(cid, verdict, ev, statistic, configs, runs, seeds, details, headline=No
             "test": text["test"].format(**PARAMS),
             "margin": {"value": margin_value, "kind": mk, "why": T.MARGIN_WHY[mk].format(**PARAMS)},
             "alpha": ALPHA, "thresholds": {"margin": margin_value, "alpha": ALPHA, **(extra_thresholds or {})},
-            "verdict": verdict, "estimate": h.get("estimate"), "reason": h.get("reason"), "decide": h.get("decide"),
+            "verdict": verdict, "estimate": h.get("estimate"), "reason": h.get("reason") or (
+                "nothing in this suite to compare" if verdict == INCONCLUSIVE else None),
+            "decide": h.get("decide") or (T.DECIDE_WITHOUT_EVIDENCE[cid] if verdict == INCONCLUSIVE else None),
             "n_per_side": (h.get("estimate") or {}).get("n"), "statistic": statistic,
             "evidence": {**ev, "statistic": statistic, "configurations": configs, "runs": runs,
                          "seeds": seeds, "details": details},

@@ -104,3 +104,14 @@ CLAIMS = {
         "margin": "ratio",
     },
 }
+
+# What would decide a claim that has nothing to compare in a suite (no estimate, so no seeds-needed figure).
+DECIDE_WITHOUT_EVIDENCE = {
+    1: "Add skip_middle configurations with learned gates (zero_init_masks false), >= 2 seeds each.",
+    2: "Add runs with a target-based controller (adaptive, proportional, ...), >= 2 seeds each.",
+    3: "Add a model.norm = pre configuration and its sandwich twin (all else equal), >= 2 seeds each.",
+    4: "Add attention_gate key and none configurations that differ in nothing else, >= 2 seeds each.",
+    5: "Add >= 2 dense depths of the gated configurations' norm and width (>= 4 for a power-law fit), >= 2 seeds "
+       "each.",
+    6: "Run `skipbench eval --run DIR --hard-skip --repeat 5` on >= 2 seeds of a gated configuration.",
+}
