@@ -10,7 +10,8 @@
 // computed to min(1, 2s)). Estimated saving: 1 - standard forward FLOPs at the realised sparsity / dense
 // (training has the same ratio: 3 x forward). executed: block FLOPs run / dense block FLOPs (packed shapes).
 // Output: one JSON object on stdout; profiling/bench/run_hard_skip.py tabulates it into benchmarks/RESULTS.md.
-//   build/skipbench_bench_hard_skip [--rounds N] [--filter SUBSTRING]
+//   build/skipbench_bench_hard_skip [--rounds N] [--filter SUBSTRING] [--device cpu|cuda]
+// On CUDA every timed call ends with a device synchronisation.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -21,6 +22,8 @@
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <torch/cuda.h>
 
 #include "harness/model/flops.h"
 #include "harness/registry/variant_registry.h"
@@ -46,9 +49,11 @@ Shape paper12() {
   return {"paper-12l", c, 1};
 }
 
+bool g_cuda = false;
 double seconds(const std::function<void()>& f) {
   const auto t0 = std::chrono::steady_clock::now();
   f();
+  if (g_cuda) torch::cuda::synchronize();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 double median(std::vector<double> v) {
@@ -103,11 +108,17 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
+    else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) g_cuda = std::string(argv[++i]) == "cuda";
     else {
-      std::cerr << "usage: skipbench_bench_hard_skip [--rounds N] [--filter SUBSTRING]\n";
+      std::cerr << "usage: skipbench_bench_hard_skip [--rounds N] [--filter SUBSTRING] [--device cpu|cuda]\n";
       return 2;
     }
   }
+  if (g_cuda && !torch::cuda::is_available()) {
+    std::cerr << "skipbench_bench_hard_skip: --device cuda: no CUDA device visible\n";
+    return 2;
+  }
+  const torch::Device dev = g_cuda ? torch::kCUDA : torch::kCPU;
   torch::manual_seed(0);
   std::vector<std::string> rows;
   auto wanted = [&](const std::string& name) { return filter.empty() || name.find(filter) != std::string::npos; };
@@ -117,8 +128,9 @@ int main(int argc, char** argv) {
     const bool big = shape.name == "paper-12l";
     torch::NoGradGuard ng;
     auto dense = build_model(shape.cfg, {"dense", {}});
+    dense->to(dev);
     dense->eval();
-    auto tokens = torch::randint(0, shape.cfg.vocab_size, {shape.batch, shape.cfg.max_seq_len});
+    auto tokens = torch::randint(0, shape.cfg.vocab_size, {shape.batch, shape.cfg.max_seq_len}).to(dev);
     const double f_dense = estimate_flops(shape.cfg, false, {}, FlopsMode::standard).forward_per_sequence;
     for (const std::string pattern : {"uniform", "mixed"}) {
       if (big && pattern == "mixed") continue;  // one sequence per batch: no rows to mix
@@ -126,6 +138,7 @@ int main(int argc, char** argv) {
         const std::string name = "inference/" + shape.name + "/" + pattern + "/" + std::to_string(s).substr(0, 4);
         if (!wanted(name)) continue;
         auto m = build_model(shape.cfg, {"forced_skip", {{"sparsity", s}, {"row_spread", spread_for(pattern, s)}}});
+        m->to(dev);
         m->eval();
         auto out = m->forward_hard_skip(tokens);
         const double realised = (torch::stack(out.gates) == 0).to(torch::kFloat64).mean().item<double>();
@@ -141,13 +154,14 @@ int main(int argc, char** argv) {
   }
   // training: soft forward + backward vs skip_compute, tiny at T = 128
   for (const auto& shape : {tiny(128)}) {
-    auto tokens = torch::randint(0, shape.cfg.vocab_size, {shape.batch, shape.cfg.max_seq_len});
+    auto tokens = torch::randint(0, shape.cfg.vocab_size, {shape.batch, shape.cfg.max_seq_len}).to(dev);
     const double f_dense = estimate_flops(shape.cfg, false, {}, FlopsMode::standard).forward_per_sequence;
     for (const std::string pattern : {"uniform", "mixed"}) {
       for (double s : levels) {
         const std::string name = "training/" + shape.name + "/" + pattern + "/" + std::to_string(s).substr(0, 4);
         if (!wanted(name)) continue;
         auto m = build_model(shape.cfg, {"forced_skip", {{"sparsity", s}, {"row_spread", spread_for(pattern, s)}}});
+        m->to(dev);
         m->train();
         auto step = [&](bool skip) {
           m->skip_compute = skip;
@@ -167,8 +181,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::cout << "{\"schema\": \"skipbench.bench_hard_skip\", \"schema_version\": 2, \"threads\": "
-            << torch::get_num_threads() << ", \"rows\": [\n";
+  std::cout << "{\"schema\": \"skipbench.bench_hard_skip\", \"schema_version\": 2, \"device\": \""
+            << (g_cuda ? "cuda" : "cpu") << "\", \"threads\": " << torch::get_num_threads() << ", \"rows\": [\n";
   for (size_t i = 0; i < rows.size(); ++i) std::cout << "  " << rows[i] << (i + 1 < rows.size() ? ",\n" : "\n");
   std::cout << "]}\n";
   return 0;

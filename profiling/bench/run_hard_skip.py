@@ -28,12 +28,13 @@ ap.add_argument("--json", default="")
 ap.add_argument("--results", default="benchmarks/RESULTS.md")
 ap.add_argument("--device-label", default="")
 ap.add_argument("--from-json", default="", help="re-tabulate a saved benchmark JSON instead of running")
+ap.add_argument("--device", default="cpu", help="cpu or cuda")
 a = ap.parse_args()
 
 if a.from_json:
     out = open(a.from_json).read()
 else:
-    cmd = [a.bin, "--rounds", str(a.rounds)] + (["--filter", a.filter] if a.filter else [])
+    cmd = [a.bin, "--rounds", str(a.rounds), "--device", a.device] + (["--filter", a.filter] if a.filter else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 data = json.loads(out)
 if a.json and not a.from_json:
@@ -55,7 +56,16 @@ for r in data["rows"]:
 
 commit = results_md.commit()
 cpu = platform.processor() or platform.machine()
-device = a.device_label or f"CPU: {os.cpu_count()} cores ({cpu})"
+def gpu_name():
+    try:
+        return subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                              text=True, timeout=20).stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "CUDA GPU"
+
+
+device = a.device_label or (f"GPU: {gpu_name()}" if data.get("device") == "cuda" else
+                            f"CPU: {os.cpu_count()} cores ({cpu})")
 date = datetime.date.today().isoformat()
 lines = [f"### Real skipping vs FLOPs estimate: {device}", "",
          f"Commit `{commit}`, {date}, `skipbench_bench_hard_skip --rounds {a.rounds}`, {data['threads']} threads; "
