@@ -171,6 +171,11 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
       std::cerr << "  FAILED " << r->name << " seed " << r->seed << ": diverged (see run.json)\n";
     } else if (g_interrupted) {
       std::cerr << "  stopped " << r->name << " seed " << r->seed << " (resumes from its last checkpoint)\n";
+    } else if (fs::exists(fs::join(dir, "run.json"))) {
+      // killed after it had written its record (run.json is written atomically, last): the run is done; a
+      // failed.json beside it would contradict it (found by ci/kill_matrix.sh)
+      std::cerr << "  done   " << r->name << " seed " << r->seed << " [" << finished << "/" << total
+                << "] (its trainer was killed after writing run.json)\n";
     } else {
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       std::string reason = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
