@@ -4,19 +4,21 @@
 # and the standard library only: no LibTorch), run from the committed seed corpora in tests/fuzz/corpus/.
 #   bash ci/fuzz.sh --smoke          each target for ~12 s (ctest fuzz.smoke; about a minute in all)
 #   bash ci/fuzz.sh --runs 10000000  each target for 10 million executions (the recorded long run; RESULTS.md)
+#   --target NAME                    only that target (config, override, shard, json_state), e.g. one per core
 # A crash, a sanitizer report or an exception other than skipbench::Error fails the script (exit 1) and leaves
 # the reproducer in build/fuzz/artifacts/. New corpus entries go to build/fuzz/corpus/ (the committed seeds stay
 # as they are).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-mode=smoke runs=0 seconds=12
+mode=smoke runs=0 seconds=12 targets="config override shard json_state"
 while (($#)); do
   case "$1" in
     --smoke) mode=smoke; shift ;;
     --runs) mode=runs; runs="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
-    *) echo "usage: ci/fuzz.sh [--smoke] [--runs N] [--seconds S]" >&2; exit 2 ;;
+    --target) targets="$2"; shift 2 ;;
+    *) echo "usage: ci/fuzz.sh [--smoke] [--runs N] [--seconds S] [--target NAME]" >&2; exit 2 ;;
   esac
 done
 cxx=$(command -v clang++-14 || command -v clang++ || true)
@@ -38,7 +40,7 @@ for src in "${srcs[@]}"; do
   fi
 done
 status=0
-for t in config override shard json_state; do
+for t in $targets; do
   bin="$out/fuzz_$t"
   if [[ ! -x "$bin" || "tests/fuzz/fuzz_$t.cpp" -nt "$bin" ]] || [[ -n "$(find "${objs[@]}" -newer "$bin" | head -1)" ]]; then
     echo "fuzz: building fuzz_$t"
