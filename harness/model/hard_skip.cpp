@@ -88,22 +88,18 @@ torch::Tensor TransformerImpl::skip_block(int64_t l, const torch::Tensor& h, con
 }
 
 ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {
+  // the training-time path (forward with skip_compute) without gradients: one loop over the blocks, not two
   torch::NoGradGuard ng;
-  const auto B = tokens.size(0), T = tokens.size(1);
-  const RopeTables rope = rope_for(tokens);
-  const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
+  const bool was = skip_compute;
+  skip_compute = true;
   ForwardOutput out;
-  SkipWork w;
-  auto h = input_norm(tok_embeddings(tokens));
-  if (gates) gates->begin(B, T);
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    prof::Range block_range("block", l);
-    auto g = gate_of(l, h, out);
-    h = skip_block(l, h, g, rope, mode, w);
-    if (record_residual_norms) out.residual_norms.push_back(h.to(torch::kFloat32).norm(2, -1));
+  try {
+    out = forward(tokens);
+  } catch (...) {
+    skip_compute = was;
+    throw;
   }
-  skip_work = w;
-  out.logits = output(output_norm(h));
+  skip_compute = was;
   return out;
 }
 
