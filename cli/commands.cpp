@@ -283,6 +283,11 @@ int run_cli(int argc, char** argv) {
   auto* calibrate_cmd = claims_cmd->add_subcommand(
       "calibrate", "error rates and power of the claims engine on simulated suites ([--sims N] [--seed S] [--out F])");
   calibrate_cmd->allow_extras();
+  auto* export_cmd = app.add_subcommand(
+      "export", "a run's or suite's metrics.jsonl as a tidy CSV or TensorBoard event files (DIR --format "
+                "csv|tensorboard [--out PATH]); TensorBoard, Aim and W&B read the event files");
+  export_cmd->allow_extras();
+  export_cmd->prefix_command();
 
   std::string suite_file, suite_out, report_dir, baseline;
   int jobs = 1;
@@ -399,6 +404,7 @@ int run_cli(int argc, char** argv) {
     if (const int rc = run_data_command(); rc >= 0) return rc;
     if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches, eval_repeat);
     if (*calibrate_cmd) return run_python_helper("reports/claims_calibrate.py", calibrate_cmd->remaining());
+    if (*export_cmd) return run_python_helper("reports/export_metrics.py", export_cmd->remaining());
   } catch (const Error& e) {
     std::cerr << "skipbench: error: " << e.what() << "\n";
     return 2;

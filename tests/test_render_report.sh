@@ -100,10 +100,43 @@ expect = ["loss_vs_inference_flops_standard", "loss_vs_inference_flops_reference
           "loss_vs_wall_clock", "loss_curves", "gate_sparsity_per_layer", "realized_vs_target"]
 for fid in expect:
     ok = fid in figs and figs[fid]["status"] == "written"
-    for ext in ("svg", "png"):
+    for ext in ("svg", "png", "pdf"):
         p = os.path.join(d, "figures", f"{fid}.{ext}")
         ok = ok and os.path.isfile(p) and os.path.getsize(p) > 2000
-    check(ok, f"figure {fid}: .svg and .png written")
+    check(ok, f"figure {fid}: .svg, .png and .pdf written")
+pdf = open(os.path.join(d, "figures", "frontier_fit.pdf"), "rb").read()
+check(pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and b"CreationDate" not in pdf,
+      "PDF is a complete PDF without a creation date (reproducible)")
+
+# LaTeX tables: every completed configuration, with its mean and 95% t half-width recomputed here from the runs
+import math, statistics
+from scipy import stats as sst
+tabs = {t["id"]: t["file"] for t in r.get("tables", [])}
+check(set(tabs) == {"configurations", "claims", "frontiers"}, "report lists the three LaTeX tables")
+conf = open(os.path.join(d, "tables", "configurations.tex")).read()
+check("\\toprule" in conf and "\\midrule" in conf and "\\bottomrule" in conf and conf.count("\\begin{table}") == 1,
+      "configurations.tex is one booktabs table")
+rows_ok = True
+for g in r["groups"]:
+    vals = [x["final_val_loss"] for x in r["runs"] if x["name"] == g["name"] and x["status"] == "completed"]
+    if not vals:
+        rows_ok = rows_ok and g["name"].replace("_", "\\_") + " &" not in conf
+        continue
+    m = statistics.mean(vals)
+    cell = f"{m:.3f}"
+    if len(vals) > 1:
+        h = sst.t.ppf(0.975, len(vals) - 1) * statistics.stdev(vals) / math.sqrt(len(vals))
+        cell += f" $\\pm$ {h:.3f}"
+    line = next((ln for ln in conf.splitlines() if ln.startswith(g["name"].replace("_", "\\_") + " &")), "")
+    if cell not in line or f"& {len(vals)} &" not in line:
+        rows_ok = False
+        print("   mismatch:", g["name"], cell, "|", line)
+check(rows_ok, "configurations.tex: each completed group's n and mean +- t half-width match the runs")
+cl = open(os.path.join(d, "tables", "claims.tex")).read()
+check(all(f"\\textbf{{{c['verdict']}}}" in cl for c in r["claims"]) and cl.count("\\\\\n") >= 7,
+      "claims.tex: a row per claim with its verdict")
+fr = open(os.path.join(d, "tables", "frontiers.tex")).read()
+check("multiplier" in fr.lower() and "gated-L8-t0.4 &" in fr, "frontiers.tex: frontier and gated multipliers")
 png = open(os.path.join(d, "figures", "loss_curves.png"), "rb").read()
 check(png[:8] == b"\x89PNG\r\n\x1a\n", "PNG signature")
 w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")

@@ -1,4 +1,5 @@
-"""Entry point: render_report.py DIR -> DIR/report.json, DIR/figures/*.{svg,png}, DIR/report.html, DIR/report.md.
+"""Entry point: render_report.py DIR -> DIR/report.json, DIR/figures/*.{svg,png,pdf}, DIR/tables/*.tex (booktabs),
+DIR/report.html, DIR/report.md.
 
 Exit codes: 0 rendered (warnings about individual runs go to stderr), 2 bad input (one line on stderr naming the
 file and the problem), 1 an internal error (one line; SKIPBENCH_DEBUG=1 shows the traceback).
@@ -75,6 +76,8 @@ def build(suite_dir, quiet=False):
         "figures": figs,
         "notes": notes,
     }
+    from .tables import write_tables
+    rep["tables"] = write_tables(rep, suite_dir)
     rep = clean_for_json(rep)
     paths = {k: os.path.join(suite_dir, f"report.{k}") for k in ("json", "html", "md")}
     write_atomic(paths["json"], json.dumps(rep, indent=1, allow_nan=False) + "\n")
@@ -86,8 +89,9 @@ def build(suite_dir, quiet=False):
     if not quiet:
         written = [f for f in figs if f["status"] == "written"]
         print(f"report: {paths['html']}  {paths['md']}  {paths['json']}")
-        print(f"figures: {len(written)} in {os.path.join(suite_dir, 'figures')} (SVG + PNG)"
+        print(f"figures: {len(written)} in {os.path.join(suite_dir, 'figures')} (SVG + PNG + PDF)"
               + (f", {len(figs) - len(written)} skipped (no data)" if len(written) < len(figs) else ""))
+        print("tables (LaTeX, booktabs): " + ", ".join(os.path.join(suite_dir, t["file"]) for t in rep["tables"]))
         print("runs: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
         print("claims:")
         for c in claims:

@@ -92,7 +92,8 @@ def _log_axis(ax, lo, hi):
 
 def _save(fig, out_dir, fid):
     files = {}
-    for ext, kw in (("svg", {"metadata": {"Date": None}}), ("png", {"dpi": 150})):
+    for ext, kw in (("svg", {"metadata": {"Date": None}}), ("png", {"dpi": 150}),
+                    ("pdf", {"metadata": {"CreationDate": None, "ModDate": None}})):
         buf = io.BytesIO()
         fig.savefig(buf, format=ext, bbox_inches="tight", pad_inches=0.08, **kw)
         write_atomic(os.path.join(out_dir, f"{fid}.{ext}"), buf.getvalue())
