@@ -17,7 +17,8 @@ APT_PACKAGES=(
   libsentencepiece-dev pkgconf  # BPE tokenizers for `skipbench data prepare` (found through pkg-config)
   clang-14 libclang-rt-14-dev  # libFuzzer targets for the parsers (ci/fuzz.sh, ctest fuzz.smoke)
   fortunes                  # embedded default corpus (real English text, no download) ...
-  fortune-anarchism fortunes-bofh-excuses fortunes-debian-hints  # ... and more English text from Debian
+  fortune-anarchism fortunes-bofh-excuses fortunes-debian-hints  # ... and more English text from Debian:
+  bible-kjv bible-kjv-text jargon-text debian-reference-en debian-handbook python3.11-doc  # (ci/default_data.sh)
 )
 
 missing=()
@@ -61,4 +62,12 @@ if [[ "$(.venv/bin/python -c 'import scipy;print(scipy.__version__)' 2>/dev/null
   .venv/bin/pip install -q --disable-pip-version-check "scipy==$SCIPY_VERSION"
 else
   echo "setup: .venv has scipy $SCIPY_VERSION"
+fi
+# `skipbench export --format tensorboard` writes event files with tensorboard's own writer (reports/export_metrics.py).
+TENSORBOARD_VERSION="2.21.0"
+if [[ "$(.venv/bin/python -c 'import tensorboard;print(tensorboard.__version__)' 2>/dev/null || true)" != "$TENSORBOARD_VERSION" ]]; then
+  echo "setup: installing tensorboard==$TENSORBOARD_VERSION into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check "tensorboard==$TENSORBOARD_VERSION"
+else
+  echo "setup: .venv has tensorboard $TENSORBOARD_VERSION"
 fi
