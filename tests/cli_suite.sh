@@ -45,6 +45,18 @@ check dup.json "duplicate run name 'd'"
 check huge.json "model: this run needs about .* GiB"
 check tinybudget.json "budget.value: 100 tokens is less than one step (128 tokens"
 check badkey.json "groups\[0\].set: model.nlayers: unknown key"
+write badorder.json "{\"name\": \"x\", $small, \"budget\": {\"kind\": \"steps\", \"value\": 4}, \"seeds\": [0],
+  \"order\": \"random\", \"groups\": [{\"name\": \"d\", \"variant\": \"dense\"}]}"
+check badorder.json 'order: expected "config" (the default) or "seed"'
+
+# "order": "seed" runs every configuration of the first seed before the next seed (the default is by configuration)
+write order.json "{\"name\": \"o\", $small, \"budget\": {\"kind\": \"steps\", \"value\": 2}, \"seeds\": [3, 1],
+  \"order\": \"seed\", \"groups\": [{\"name\": \"d\", \"variant\": \"dense\", \"grid\": {\"model.n_layers\": [2, 4]}}]}"
+"$bin" suite run "$tmp/order.json" --out "$tmp/order" --no-report >/dev/null 2>&1 || fail "order: seed suite run"
+got=$(python3 -c "import json,sys; print(' '.join(f\"{r['name']}/{r['seed']}\" for r in json.load(open(sys.argv[1]))['runs']))" \
+      "$tmp/order/suite.json")
+[[ "$got" == "d-n_layers_2/3 d-n_layers_4/3 d-n_layers_2/1 d-n_layers_4/1" ]] && echo "ok   order seed: $got" ||
+  fail "order seed: runs listed as '$got'"
 
 # a real suite: 2 groups x 2 seeds, 12 steps, checkpoints every 2 steps
 write s.json "{\"name\": \"s\", $small, \"budget\": {\"kind\": \"steps\", \"value\": 12}, \"seeds\": [0, 1],

@@ -30,6 +30,7 @@ def check(cond, what):
     if not cond:
         errors.append(what)
 
+import statistics
 r = json.load(open(os.path.join(d, "report.json")))
 check(r.get("schema") == "skipbench.report" and r.get("schema_version") == 2, "report.json schema skipbench.report v2")
 for k in ("suite", "provenance", "runs", "groups", "claims", "figures", "notes"):
@@ -97,13 +98,24 @@ check("one timing per mode" in c6["evidence"]["summary"], "claim 6 names the eva
 figs = {x["id"]: x for x in r["figures"]}
 expect = ["loss_vs_inference_flops_standard", "loss_vs_inference_flops_reference", "frontier_fit",
           "loss_vs_training_flops",
-          "loss_vs_wall_clock", "loss_curves", "gate_sparsity_per_layer", "realized_vs_target"]
+          "loss_vs_wall_clock", "loss_vs_inference_time", "loss_curves", "gate_sparsity_per_layer", "realized_vs_target"]
 for fid in expect:
     ok = fid in figs and figs[fid]["status"] == "written"
     for ext in ("svg", "png", "pdf"):
         p = os.path.join(d, "figures", f"{fid}.{ext}")
         ok = ok and os.path.isfile(p) and os.path.getsize(p) > 2000
     check(ok, f"figure {fid}: .svg, .png and .pdf written")
+# measured inference time per token: the median of the hard-skip repeats over the evaluated tokens, recomputed
+for g in r["groups"]:
+    got = g["stats"]["inference_us_per_token"]["mean"]
+    per = []
+    for x in r["runs"]:
+        ev = ((x.get("eval") or {}).get("hard_skip") or {})
+        if x["name"] == g["name"] and x["status"] == "completed" and (ev.get("repeats") or {}).get("hard_s"):
+            per.append(1e6 * statistics.median(ev["repeats"]["hard_s"]) / ev["tokens"])
+    want = statistics.mean(per) if per else None
+    check((got is None and want is None) or (got is not None and want is not None and abs(got - want) < 1e-9 * want),
+          f"{g['name']}: inference time per token = mean over seeds of median(hard_s) / tokens")
 pdf = open(os.path.join(d, "figures", "frontier_fit.pdf"), "rb").read()
 check(pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and b"CreationDate" not in pdf,
       "PDF is a complete PDF without a creation date (reproducible)")
@@ -148,7 +160,7 @@ check(svg.lstrip().startswith("<?xml") and "<svg" in svg, "SVG is an SVG documen
 html = open(os.path.join(d, "report.html"), encoding="utf-8").read()
 check(html.startswith("<!DOCTYPE html>") and "</html>" in html, "report.html is a complete document")
 check('<table class="claims">' in html and html.count('class="verdict') >= 12, "html: claims table with verdicts")
-check(html.count('src="data:image/svg+xml;base64,') == 8, "html: 8 figures inlined as SVG")
+check(html.count('src="data:image/svg+xml;base64,') == 9, "html: 9 figures inlined as SVG")
 check(html.count("What would decide it") == 0 and "CI" in html and "margin" in html,
       "html: every claim decided, intervals and margins shown")
 ext = re.findall(r'(?:src|href)="(?!data:|#)([^"]+)"', html)
@@ -158,7 +170,7 @@ check("gated-L8-t0.4-pre" in html and "diverged" in html and "exit 137" in html,
 check("Sandwich-LN is needed" in html and "Configurations" in html, "html: claims and configuration tables")
 md = open(os.path.join(d, "report.md"), encoding="utf-8").read()
 links = re.findall(r"!\[[^\]]*\]\((figures/[^)]+\.png)\)", md)
-check(len(links) == 8 and all(os.path.isfile(os.path.join(d, l)) for l in links), "md: links the 8 PNG figures")
+check(len(links) == 9 and all(os.path.isfile(os.path.join(d, l)) for l in links), "md: links the 9 PNG figures")
 check("| claim (paper) |" in md and "**supported**" in md, "md: claims table")
 check(not [f for f in os.listdir(d) if f.endswith(".tmp")] and
       not [f for f in os.listdir(os.path.join(d, "figures")) if f.endswith(".tmp")], "no temporary files left")

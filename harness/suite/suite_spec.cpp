@@ -1,5 +1,6 @@
 // suite_spec.cpp: see suite_spec.h.
 #include "harness/suite/suite_spec.h"
+#include <algorithm>
 
 #include <boost/json.hpp>
 #include <cctype>
@@ -73,7 +74,16 @@ Suite load_suite(const std::string& file) {
   auto root = read_json_file(file);
   if (!root.is_object()) fail(file, "(top level)", "expected a JSON object with name, budget, seeds, groups");
   const auto& o = root.get_object();
-  only_keys(o, {"name", "description", "base", "set", "budget", "seeds", "groups", "checkpoint_every"}, file, "");
+  only_keys(o, {"name", "description", "base", "set", "budget", "seeds", "groups", "checkpoint_every", "order"}, file,
+            "");
+  // order: "config" (every seed of a configuration, then the next) or "seed" (every configuration of the first
+  // seed, then the next seed: an interrupted long study then holds whole frontiers at fewer seeds)
+  std::string order = "config";
+  if (o.contains("order")) {
+    if (!o.at("order").is_string() || (o.at("order").get_string() != "config" && o.at("order").get_string() != "seed"))
+      fail(file, "order", "expected \"config\" (the default) or \"seed\"");
+    order = std::string(o.at("order").get_string());
+  }
   Suite s;
   s.file = file;
   if (!o.contains("name") || !o.at("name").is_string()) fail(file, "name", "expected a string naming the suite");
@@ -225,6 +235,11 @@ Suite load_suite(const std::string& file) {
       while (a < axes.size() && ++idx[a] == axes[a].second.size()) idx[a++] = 0;
       if (a == axes.size()) break;
     }
+  }
+  if (order == "seed") {
+    auto rank = [&](uint64_t seed) { return std::find(s.seeds.begin(), s.seeds.end(), seed) - s.seeds.begin(); };
+    std::stable_sort(s.runs.begin(), s.runs.end(),
+                     [&](const SuiteRun& a, const SuiteRun& b) { return rank(a.seed) < rank(b.seed); });
   }
   return s;
 }

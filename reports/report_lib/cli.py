@@ -58,6 +58,13 @@ def build(suite_dir, quiet=False):
     notes = list(problems)
     if excluded:
         notes.append("Not completed, so left out of the figures and statistics: " + ", ".join(excluded) + ".")
+    from .suite import SPIKE_NATS
+    spiky = [f"{s['name']}/seed{s['seed']} (+{s['loss_spike']['rise']:.2f} at step {s['loss_spike']['step']})"
+             for s in summaries if s["status"] == "completed" and s.get("loss_spike")
+             and s["loss_spike"]["rise"] > SPIKE_NATS]
+    if spiky:
+        notes.append(f"Loss spikes: training loss rose more than {SPIKE_NATS} nats above its running minimum after "
+                     "warm-up in " + ", ".join(spiky) + ".")
     for f in figs:
         if f["status"] != "written":
             notes.append(f"Figure '{f['title']}' skipped: {f['note']}.")

@@ -116,13 +116,14 @@ def _n_label(g):
 
 
 def fig_loss_vs(groups, styles, out_dir, fid, metric, xlabel, kind, title):
-    """Validation loss against a cost metric (aggregate stats key). kind: 'flops' (log axis) or 'time'."""
+    """Validation loss against a cost metric (aggregate stats key). kind: 'flops' (log axis), 'time' (seconds,
+    shown in s/min/h), or any other string: the metric's own unit, unscaled."""
     pts = [g for g in groups if g["n_completed"] > 0 and g["stats"][metric]["mean"] is not None
            and g["stats"]["val_loss"]["mean"] is not None and g["stats"][metric]["mean"] > 0]
     if not pts:
         return None, f"no completed run has both a final validation loss and {metric.replace('_', ' ')}"
     xmax = max(g["stats"][metric]["max"] for g in pts)
-    scale, unit = _flop_unit(xmax) if kind == "flops" else _time_unit(xmax)
+    scale, unit = (_flop_unit(xmax) if kind == "flops" else _time_unit(xmax) if kind == "time" else (1.0, kind))
     fig, ax = plt.subplots(figsize=FIGSIZE)
     dense = [g for g in pts if g["role"] == "dense"]
     ctxs = {}
@@ -411,6 +412,7 @@ FIGURES = [
     ("frontier_fit", "Fitted dense frontier and compute multipliers"),
     ("loss_vs_training_flops", "Validation loss vs estimated training FLOPs"),
     ("loss_vs_wall_clock", "Validation loss vs measured wall-clock"),
+    ("loss_vs_inference_time", "Validation loss vs measured inference time per token (real skipping)"),
     ("loss_curves", "Loss curves"),
     ("gate_sparsity_per_layer", "Per-layer gate sparsity"),
     ("realized_vs_target", "Realized gates vs controller targets"),
@@ -435,6 +437,11 @@ CAPTIONS = {
     "loss_vs_wall_clock":
         "Final validation loss against the measured wall-clock of the whole run (timing.total_s, including "
         "validation). Compare runs from the same hardware only (see provenance).",
+    "loss_vs_inference_time":
+        "Final validation loss against the measured inference time per token: the median of repeated timed "
+        "forward passes with real skipping (skipbench eval --hard-skip --repeat N; packed active tokens, so a "
+        "skipped (token, block) pair costs nothing), over the tokens evaluated. Gated and dense configurations "
+        "compared at equal validation loss on the same machine, not at equal estimated FLOPs.",
     "loss_curves":
         "Training loss per step (thin lines) and validation loss (markers, dashed), one colour per configuration, "
         "one line per seed.",
@@ -469,6 +476,9 @@ def make_figures(out_dir, groups, runs_by_name, zero_eps, claims=()):
         "loss_vs_wall_clock": lambda fid: fig_loss_vs(
             groups, styles, out_dir, fid, "total_s", "measured wall-clock, whole run", "time",
             "Loss vs measured wall-clock"),
+        "loss_vs_inference_time": lambda fid: fig_loss_vs(
+            groups, styles, out_dir, fid, "inference_us_per_token", "measured inference time per token, real skipping",
+            "µs", "Loss vs measured inference time"),
         "frontier_fit": lambda fid: fig_frontier_fit(groups, styles, out_dir, fid,
                                                      next((c for c in claims if c["id"] == 5), None)),
         "loss_curves": lambda fid: fig_loss_curves(groups, runs_by_name, styles, out_dir, fid),
@@ -479,7 +489,7 @@ def make_figures(out_dir, groups, runs_by_name, zero_eps, claims=()):
     for fid, title in FIGURES:
         files, note = makers[fid](fid)
         if files is None:
-            for ext in ("svg", "png"):  # a figure skipped now must not leave an older render behind
+            for ext in ("svg", "png", "pdf"):  # a figure skipped now must not leave an older render behind
                 try:
                     os.unlink(os.path.join(out_dir, f"{fid}.{ext}"))
                 except FileNotFoundError:

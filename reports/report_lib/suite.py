@@ -288,6 +288,29 @@ def _eval_summary(ev):
                                         "hard_s": num_list(reps.get("hard_s")) or []} if reps else None}
 
 
+SPIKE_NATS = 0.5  # a rise of the training loss above its running minimum, after warm-up, that counts as a spike
+
+
+def loss_spike(rep):
+    """{'rise', 'step', 'after_step'}: the largest rise of the per-step training loss above its running minimum
+    after the warm-up (int(warmup_frac * steps) steps, the schedule's), or None without a curve."""
+    steps = num_list(dig(rep, "train_curve", "step")) or []
+    loss = num_list(dig(rep, "train_curve", "loss")) or []
+    wf = dig(rep, "config", "train", "warmup_frac")
+    n = dig(rep, "final", "steps") or len(loss)
+    if not loss or len(steps) != len(loss) or not is_num(wf):
+        return None
+    warm = int(wf * n)
+    best, rise, at = float("inf"), 0.0, None
+    for st, lo in zip(steps, loss):
+        if lo is None:
+            continue
+        if st is not None and st > warm and lo - best > rise:
+            rise, at = lo - best, int(st)
+        best = min(best, lo)
+    return {"rise": rise, "step": at, "after_step": warm}
+
+
 def summarize_run(run):
     e, rep = run["entry"], run["report"] or {}
     a = _attributes(e, run["report"], run["config"])
@@ -311,6 +334,7 @@ def summarize_run(run):
         "steps": dig(rep, "final", "steps"), "tokens_seen": num(dig(rep, "final", "tokens_seen")),
         "final_train_loss": num(dig(rep, "final", "train_loss")),
         "final_val_loss": num(dig(rep, "final", "val_loss")),
+        "loss_spike": loss_spike(rep),
         "inference_flops_per_token": {
             "standard": num(dig(rep, "flops", "inference_at_val_sparsity", "standard", "forward_per_token")),
             "reference": num(dig(rep, "flops", "inference_at_val_sparsity", "reference", "forward_per_token"))},
@@ -344,8 +368,23 @@ def summarize_run(run):
 
 # ---------------------------------------------------------------- aggregates
 
+def inference_us_per_token(s):
+    """Measured inference time per token (microseconds): the median of the repeated real-skipping timings of
+    `skipbench eval --hard-skip --repeat N` (hard passes; a dense model's hard pass is its dense forward) over the
+    tokens evaluated; None without repeats."""
+    ev = (s.get("eval") or {}).get("hard_skip") or {}
+    reps = (ev.get("repeats") or {}).get("hard_s") or []
+    reps = sorted(x for x in reps if x is not None)
+    if not reps or not ev.get("tokens"):
+        return None
+    mid = len(reps) // 2
+    med = reps[mid] if len(reps) % 2 else (reps[mid - 1] + reps[mid]) / 2
+    return 1e6 * med / ev["tokens"]
+
+
 AGG_METRICS = {
     "val_loss": lambda s: s["final_val_loss"],
+    "inference_us_per_token": inference_us_per_token,
     "inference_flops_standard": lambda s: s["inference_flops_per_token"]["standard"],
     "inference_flops_reference": lambda s: s["inference_flops_per_token"]["reference"],
     "training_flops_standard": lambda s: s["training_flops_total"]["standard"],

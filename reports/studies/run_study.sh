@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# reports/studies/run_study.sh: run (or resume) one committed CPU study and refresh its outputs under
+# reports/studies/NAME/. The suite trains in runs/studies/NAME (resumable: kill it any time, the same command goes on
+# where it stopped); then every completed run's evidence is copied into reports/studies/NAME/runs/ (run.json,
+# metrics.jsonl, config.json, eval_*.json, train.log: everything `skipbench report` reads, not the weights) and the
+# report is rendered there, so the committed numbers are re-derived from the committed run.json files by
+#   build/skipbench report reports/studies/NAME
+# With --eval-repeats N (cpu-fig2 uses 5): each finished run also gets `skipbench eval --hard-skip --repeat N` on
+# 64 validation batches (real skipping, repeated interleaved timings) for claim 6 and the loss-vs-inference-time
+# figure. Usage: bash reports/studies/run_study.sh NAME [--eval-repeats N] [--jobs J]   (after bash ci/build.sh)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+name="${1:?usage: run_study.sh NAME [--eval-repeats N] [--jobs J]}"
+shift
+repeats=0
+jobs=2
+while (($#)); do
+  case "$1" in
+    --eval-repeats) repeats="$2"; shift 2 ;;
+    --jobs) jobs="$2"; shift 2 ;;
+    *) echo "run_study: unknown option $1"; exit 2 ;;
+  esac
+done
+spec="ablations/$name.json"
+[[ -f "$spec" ]] || { echo "run_study: $spec: no such suite file"; exit 2; }
+bin=build/skipbench
+[[ -x "$bin" ]] || { echo "run_study: $bin is missing: run bash ci/build.sh first"; exit 2; }
+work="runs/studies/$name"
+out="reports/studies/$name"
+export OMP_NUM_THREADS=1
+
+"$bin" suite run "$spec" --out "$work" --jobs "$jobs" --no-report || true  # failed runs are reported, not fatal
+
+if ((repeats > 0)); then
+  # one eval at a time with both threads: timings are not shared with a concurrent job
+  for d in "$work"/runs/*/seed*; do
+    [[ -f "$d/run.json" ]] || continue
+    grep -q '"status": *"completed"' "$d/run.json" || continue
+    [[ -f "$d/eval_hard_skip.json" ]] && continue
+    OMP_NUM_THREADS=2 "$bin" eval --run "$d" --hard-skip --repeat "$repeats" --max-batches 64 >/dev/null ||
+      echo "run_study: eval of $d failed (left out of the timing figure)"
+  done
+fi
+
+mkdir -p "$out"
+cp "$work/suite.json" "$out/suite.json"
+for d in "$work"/runs/*/seed*; do
+  rel="${d#"$work"/}"
+  mkdir -p "$out/$rel"
+  for f in run.json metrics.jsonl config.json eval_soft.json eval_hard_skip.json train.log failed.json; do
+    [[ -f "$d/$f" ]] && cp "$d/$f" "$out/$rel/$f"
+  done
+done
+"$bin" report "$out"
