@@ -22,7 +22,29 @@ for p in "${packages[@]}"; do
   grep -q "^$p " <<<"$versions" || { echo "default_data: Debian package $p is missing: run bash ci/setup.sh"; exit 2; }
 done
 sig=$( (echo "vocab 4096"; echo "$versions"; md5sum harness/data/default_corpus.py ci/default_data.sh) | md5sum | cut -d' ' -f1)
+# data/default-1m: the first 1,000,000 training tokens of data/default (the same tokenizer and validation split),
+# for ablations/overfit.json (the paper's architectural sanity check: both models must be able to overfit it)
+make_subset() {
+"$py" - "$out" data/default-1m 1000000 <<'EOF2'
+import os, shutil, struct, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(os.path.join(src, "train_000000.bin"), "rb") as f:
+    head = struct.unpack("<256i", f.read(1024))
+    toks = f.read(2 * n)
+assert head[0] == 20240520 and head[2] >= n, "data/default/train_000000.bin: not an llm.c shard of >= 1M tokens"
+shutil.rmtree(dst, ignore_errors=True)
+os.makedirs(dst)
+tmp = os.path.join(dst, "train_000000.bin.tmp")
+with open(tmp, "wb") as f:
+    f.write(struct.pack("<256i", *((20240520, 1, n) + head[3:])))
+    f.write(toks)
+os.replace(tmp, os.path.join(dst, "train_000000.bin"))
+for name in ("val_000000.bin", "tokenizer.model"):
+    shutil.copy(os.path.join(src, name), os.path.join(dst, name))
+EOF2
+}
 if [[ -f "$out/manifest.json" && "$(cat "$out/.sources" 2>/dev/null)" == "$sig" ]]; then
+  [[ -f data/default-1m/train_000000.bin && data/default-1m/train_000000.bin -nt "$out/.sources" ]] || make_subset
   exit 0
 fi
 echo "default_data: building $out from Debian packages (about 40 s)"
@@ -41,3 +63,4 @@ with open(tmp, "w") as f:
 os.replace(tmp, manifest)
 EOF
 echo "$sig" > "$out/.sources"
+make_subset
