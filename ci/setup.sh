@@ -55,19 +55,16 @@ if ! .venv/bin/python -c 'import matplotlib' 2>/dev/null; then
 else
   echo "setup: .venv has matplotlib"
 fi
+# pin MODULE PACKAGE VERSION: install PACKAGE==VERSION into .venv unless MODULE already has that version
+pin() {
+  if [[ "$(.venv/bin/python -c "import $1;print($1.__version__)" 2>/dev/null || true)" != "$3" ]]; then
+    echo "setup: installing $2==$3 into .venv"
+    .venv/bin/pip install -q --disable-pip-version-check "$2==$3"
+  else
+    echo "setup: .venv has $2 $3"
+  fi
+}
 # The claims engine's statistics (t and F quantiles, Fisher's exact test): scipy (reports/report_lib/stats.py).
-SCIPY_VERSION="1.16.3"
-if [[ "$(.venv/bin/python -c 'import scipy;print(scipy.__version__)' 2>/dev/null || true)" != "$SCIPY_VERSION" ]]; then
-  echo "setup: installing scipy==$SCIPY_VERSION into .venv"
-  .venv/bin/pip install -q --disable-pip-version-check "scipy==$SCIPY_VERSION"
-else
-  echo "setup: .venv has scipy $SCIPY_VERSION"
-fi
+pin scipy scipy 1.16.3
 # `skipbench export --format tensorboard` writes event files with tensorboard's own writer (reports/export_metrics.py).
-TENSORBOARD_VERSION="2.21.0"
-if [[ "$(.venv/bin/python -c 'import tensorboard;print(tensorboard.__version__)' 2>/dev/null || true)" != "$TENSORBOARD_VERSION" ]]; then
-  echo "setup: installing tensorboard==$TENSORBOARD_VERSION into .venv"
-  .venv/bin/pip install -q --disable-pip-version-check "tensorboard==$TENSORBOARD_VERSION"
-else
-  echo "setup: .venv has tensorboard $TENSORBOARD_VERSION"
-fi
+pin tensorboard tensorboard 2.21.0
