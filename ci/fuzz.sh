@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # ci/fuzz.sh: libFuzzer targets for skipbench's parsers (tests/fuzz/fuzz_*.cpp: config files, --set overrides,
-# token shards, checkpoint/run JSON state), built with clang-14 and ASan + UBSan over the parser sources (Boost.JSON
+# token shards, checkpoint/run JSON state, suite files), built with clang-14 and ASan + UBSan over the parser sources (Boost.JSON
 # and the standard library only: no LibTorch), run from the committed seed corpora in tests/fuzz/corpus/.
 #   bash ci/fuzz.sh --smoke          each target for ~12 s (ctest fuzz.smoke; about a minute in all)
 #   bash ci/fuzz.sh --runs 10000000  each target for 10 million executions (the recorded long run; RESULTS.md)
-#   --target NAME                    only that target (config, override, shard, json_state), e.g. one per core
+#   --target NAME                    only that target (config, override, shard, json_state, suite), e.g. one per core
 # A crash, a sanitizer report or an exception other than skipbench::Error fails the script (exit 1) and leaves
 # the reproducer in build/fuzz/artifacts/. New corpus entries go to build/fuzz/corpus/ (the committed seeds stay
 # as they are).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-mode=smoke runs=0 seconds=12 targets="config override shard json_state"
+mode=smoke runs=0 seconds=12 targets="config override shard json_state suite"
 while (($#)); do
   case "$1" in
     --smoke) mode=smoke; shift ;;
@@ -25,8 +25,8 @@ cxx=$(command -v clang++-14 || command -v clang++ || true)
 [[ -n "$cxx" ]] || { echo "fuzz: clang++-14 is missing: install clang-14 and libclang-rt-14-dev (bash ci/setup.sh)" >&2; exit 2; }
 out=build/fuzz
 mkdir -p "$out/artifacts" "$out/corpus"
-srcs=(harness/common/error.cpp harness/common/fs.cpp harness/common/json_io.cpp harness/config/config.cpp
-      harness/config/options.cpp harness/data/shard.cpp)
+srcs=(harness/common/error.cpp harness/common/fs.cpp harness/common/json_io.cpp harness/common/json_field.cpp harness/config/config.cpp
+      harness/config/options.cpp harness/data/shard.cpp harness/suite/suite_parse.cpp)
 common=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined -I.
         -DSKIPBENCH_VERSION='"fuzz"' -DSKIPBENCH_SOURCE_DIR="\"$root\"")
 # the parser sources once, instrumented for coverage (fuzzer-no-link) and the sanitizers

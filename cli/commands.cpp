@@ -16,6 +16,7 @@
 #include "harness/config/config.h"
 #include "cli/data_commands.h"
 #include "harness/common/fs.h"
+#include "harness/common/json_field.h"
 #include "harness/data/embedded_corpus.h"
 #include "harness/data/synthetic.h"
 #include "harness/suite/suite_runner.h"
@@ -123,9 +124,10 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
     throw Error("--repeat: only with --hard-skip (it times soft and hard forward passes side by side)");
   auto run = load_run(run_dir);
   Config& cfg = run.config;
-  const auto status = read_run_report(fs::join(run_dir, "run.json")).at("status");
+  const json::value rep = read_run_report(fs::join(run_dir, "run.json"));
+  const std::string status = JsonField(rep, fs::join(run_dir, "run.json"))["status"].str();
   if (status != "completed")
-    throw Error(fs::join(run_dir, "run.json") + ": the run is " + json::serialize(status) +
+    throw Error(fs::join(run_dir, "run.json") + ": the run is \"" + status + "\"" +
                 ", its weights are not a trained model to evaluate (train it again, or evaluate another run)");
   const torch::Device dev = (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
   run.model->to(dev);
@@ -226,6 +228,16 @@ int cmd_data_synth(const data::SynthOptions& o, const std::string& out) {
   std::cout << "synthetic data (vocab " << o.vocab << ", copy fraction " << o.copy_frac << "): " << out
             << "/{train,val}_000000.bin, labels in {train,val}_labels_000000.bin, manifest.json\n";
   return 0;
+}
+
+// Out of memory: one line with what to change, not the allocator's text (issue 14). Exit 4: the input was valid, the
+// machine too small for it (the memory estimate, harness/model/memory.h, catches the clearly impossible shapes first).
+int out_of_memory(const std::string& what) {
+  std::string first = what.substr(0, what.find('\n'));
+  if (first.size() > 160) first = first.substr(0, 157) + "...";
+  std::cerr << "skipbench: error: out of memory (" << first << "); reduce train.micro_batch_size, model.max_seq_len "
+               "or model.dim, or run fewer suite jobs at a time (--jobs)\n";
+  return 4;
 }
 
 }  // namespace
@@ -409,8 +421,13 @@ int run_cli(int argc, char** argv) {
     std::cerr << "skipbench: error: " << e.what() << "\n";
     return 2;
   } catch (const c10::Error& e) {
-    std::cerr << "skipbench: error: " << e.what_without_backtrace() << "\n";
+    const std::string what = e.what_without_backtrace();
+    if (dynamic_cast<const c10::OutOfMemoryError*>(&e) || what.find("can't allocate memory") != std::string::npos)
+      return out_of_memory(what);
+    std::cerr << "skipbench: error: " << what << "\n";
     return 2;
+  } catch (const std::bad_alloc&) {
+    return out_of_memory("std::bad_alloc");
   } catch (const std::exception& e) {
     std::cerr << "skipbench: error: " << e.what() << "\n";
     return 2;

@@ -9,6 +9,7 @@
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
+#include "harness/common/json_field.h"
 #include "harness/common/json_io.h"
 #include "harness/config/config.h"
 #include "harness/metrics/run_report.h"
@@ -39,9 +40,9 @@ json::object flops_at(const json::object& config, const std::vector<double>& zer
 }
 
 // What decides the last bits of a CPU run (see provenance.cpp).
-json::object fingerprint_of(const json::object& provenance) {
-  const auto& hw = provenance.at("hardware").as_object();
-  const auto& v = provenance.at("versions").as_object();
+json::object fingerprint_of(const JsonField& provenance) {
+  const auto& hw = provenance["hardware"].object();
+  const auto& v = provenance["versions"].object();
   return {{"cpu", at_or_null(hw, "cpu")},
           {"cpu_family_model", at_or_null(hw, "cpu_family_model")},
           {"cpu_flags_fnv1a64", at_or_null(hw, "cpu_flags_fnv1a64")},
@@ -51,25 +52,55 @@ json::object fingerprint_of(const json::object& provenance) {
           {"compiler", at_or_null(v, "compiler")}};
 }
 
-json::object summarize_run(const json::object& rep) {
-  const auto zf = json_doubles(rep.at("gates").at("val").at("zero_fraction"));
-  const auto& d = rep.at("data").as_object();
+// A run.json's numbers as the comparison reads them; a missing or mistyped member names run.json and its JSON path.
+json::object summarize_run(const JsonField& rep) {
+  const auto val = rep["gates"]["val"];
+  const auto zf = val["zero_fraction"].doubles();
+  const auto d = rep["data"];
   auto checksum = [&](const char* split) {
-    const auto* s = d.if_contains(split);
-    return s && s->is_object() ? at_or_null(s->as_object(), "fnv1a64") : json::value(nullptr);
+    const auto s = d.find(split);
+    return s && s->value().is_object() && s->has("fnv1a64") ? (*s)["fnv1a64"].value() : json::value(nullptr);
   };
-  return {{"status", rep.at("status")},
-          {"config", rep.at("config")},
+  return {{"status", rep["status"].str()},
+          {"config", rep["config"].object()},
           {"data", json::object{{"train_fnv1a64", checksum("train")}, {"val_fnv1a64", checksum("val")}}},
-          {"train_loss", rep.at("train_curve").at("loss")},
-          {"train_lr", rep.at("train_curve").at("lr")},
-          {"val_steps", rep.at("val_curve").at("step")},
-          {"val_loss", rep.at("val_curve").at("loss")},
-          {"sparsity", rep.at("gates").at("val").at("sparsity")},
-          {"val_tokens", rep.at("gates").at("val").at("tokens")},
+          {"train_loss", json_array(rep["train_curve"]["loss"].doubles())},
+          {"train_lr", json_array(rep["train_curve"]["lr"].doubles())},
+          {"val_steps", json_array(rep["val_curve"]["step"].ints())},
+          {"val_loss", json_array(rep["val_curve"]["loss"].doubles())},
+          {"sparsity", val["sparsity"].number_or_nan()},
+          {"val_tokens", val["tokens"].number()},
           // exact (hex), so that the FLOPs re-computation at this sparsity is exact too
           {"zero_fraction", exact_numbers(json_array(zf))},
-          {"flops", exact_numbers(flops_at(rep.at("config").as_object(), zf))}};
+          {"flops", exact_numbers(flops_at(rep["config"].object(), zf))}};
+}
+
+// A baseline's members checked once, before the comparison reads them, so that a damaged or hand-edited baseline
+// is one line naming the file and the JSON path ("runs.dense/seed0.val_loss[3]: expected a number or null, ...").
+void check_baseline(const json::value& doc, const std::string& file) {
+  const JsonField base(doc, file);
+  (void)base["fingerprint"].object();
+  const auto tol = base["tolerance"];
+  if (!tol.is_null()) {
+    for (const char* m : kMetrics) (void)tol["values"][m].number();
+    (void)tol["derived_from"]["factor"].number();
+  }
+  for (const auto& kv : base["runs"].object()) {
+    const auto r = base["runs"][kv.key()];
+    if (r["status"].str() != "completed") continue;  // an unfinished run: compared by its status only
+    (void)r["config"].object();
+    for (const char* k : {"train_fnv1a64", "val_fnv1a64"}) (void)r["data"][k];
+    for (const char* k : {"train_loss", "train_lr", "val_loss"}) (void)r[k].doubles();
+    (void)r["val_steps"].ints();
+    (void)r["sparsity"].number_or_nan();
+    (void)r["val_tokens"].number();
+    const std::string at = "runs." + std::string(kv.key());
+    const json::value zf = restore_numbers(r["zero_fraction"].value()), fl = restore_numbers(r["flops"].value());
+    (void)JsonField(zf, file, at + ".zero_fraction").doubles();
+    const JsonField f(fl, file, at + ".flops");
+    for (const char* k : {"reference_forward_per_sequence", "standard_forward_per_sequence", "standard_training_per_token"})
+      (void)f[k].number();
+  }
 }
 
 // A run without run.json: failed (failed.json) or never finished; a regression when compared, refused in a baseline.
@@ -83,22 +114,24 @@ json::object unfinished_run(const std::string& run_dir) {
 
 // {suite, suite_file, fingerprint, runs}; complete: every run must have finished (else unfinished runs are listed)
 json::object summarize_suite(const std::string& dir, bool complete) {
-  auto spec = read_json_file(fs::join(dir, "suite.json")).as_object();
+  const std::string spec_path = fs::join(dir, "suite.json");
+  const json::value spec_doc = read_json_file(spec_path);
+  const JsonField spec(spec_doc, spec_path);
   json::object runs, fingerprint;
-  for (const auto& rv : spec.at("runs").as_array()) {
-    const auto& r = rv.as_object();
-    const std::string key = std::string(r.at("name").as_string()) + "/seed" + std::to_string(r.at("seed").to_number<int64_t>());
-    const std::string run_dir = fs::join(dir, std::string(r.at("dir").as_string())), path = fs::join(run_dir, "run.json");
+  for (const auto& r : spec["runs"].elements()) {
+    const std::string key = r["name"].str() + "/seed" + std::to_string(r["seed"].integer(0));
+    const std::string run_dir = fs::join(dir, r["dir"].str()), path = fs::join(run_dir, "run.json");
     if (!fs::exists(path)) {
       if (complete) throw Error(path + ": missing; a baseline needs a complete suite (run `skipbench suite run` first)");
       runs[key] = unfinished_run(run_dir);
       continue;
     }
-    auto rep = read_run_report(path);
-    if (fingerprint.empty()) fingerprint = fingerprint_of(rep.at("provenance").as_object());
+    const json::value rep_doc = read_run_report(path);
+    const JsonField rep(rep_doc, path);
+    if (fingerprint.empty()) fingerprint = fingerprint_of(rep["provenance"]);
     runs[key] = summarize_run(rep);
   }
-  return {{"suite", spec.at("name")}, {"suite_file", spec.at("file")}, {"fingerprint", fingerprint}, {"runs", runs}};
+  return {{"suite", spec["name"].str()}, {"suite_file", spec["file"].value()}, {"fingerprint", fingerprint}, {"runs", runs}};
 }
 
 // Largest |a - b| over two series; lengths must match (else infinity). NaN on both sides counts as equal.
@@ -193,13 +226,15 @@ json::object make_baseline(const std::string& dir, const BaselineOptions& opts) 
 }
 
 int regress(const std::string& baseline_path, const std::string& dir, std::ostream& out, RegressMode mode) {
-  auto base = read_json_file(baseline_path).as_object();
-  if (!base.contains("schema") || base.at("schema") != "skipbench.baseline")
+  const json::value base_doc = read_json_file(baseline_path);
+  if (!base_doc.is_object() || !base_doc.as_object().contains("schema") || base_doc.at("schema") != "skipbench.baseline")
     throw Error(baseline_path + ": not a skipbench baseline (schema \"skipbench.baseline\")");
+  const auto& base = base_doc.as_object();
   if (base.at("schema_version") != json::value(kBaselineVersion))
     throw Error(baseline_path + ": baseline schema_version " + json::serialize(base.at("schema_version")) + ", this build reads " +
                 std::to_string(kBaselineVersion) + "; regenerate it: skipbench regress --update --baseline " +
                 baseline_path + " DIR");
+  check_baseline(base_doc, baseline_path);
   auto cur = summarize_suite(dir, /*complete=*/false);
   const auto& bruns = base.at("runs").as_object();
   const auto& cruns = cur.at("runs").as_object();

@@ -14,6 +14,9 @@ with open(f"{d}/good.bin", "wb") as f:
 with open(f"{d}/badmagic.bin", "wb") as f:
     f.write(struct.pack("<256i", 1234, 1, len(toks), *([0] * 253))); f.write(struct.pack(f"<{len(toks)}H", *toks))
 open(f"{d}/malformed.json", "w").write('{"model": {"dim": 64,, }')
+open(f"{d}/dup.json", "w").write('{"train": {"optimizer": {"default": {"lr": 0.1,\n "lr": 0.001}}}}')
+open(f"{d}/dotdot.json", "w").write('{"name": "x", "base": "configs/tiny.json", "budget": {"kind": "steps", "value": 1}, '
+                                    '"seeds": [0], "groups": [{"name": "..", "variant": "dense"}]}')
 open(f"{d}/nan.json", "w").write('{"train": {"optimizer": {"default": {"lr": 0e3100}}}}')  # Boost.JSON reads NaN
 PY
 small=(--out "$tmp/out" --set model.dim=32 --set model.n_layers=2 --set model.max_seq_len=16 --set train.batch_size=2
@@ -67,6 +70,11 @@ check set_double_dot "empty key in 'model..n_layers'" train --config configs/tin
 check config_nan "nan.json: train.optimizer.default.lr: a number out of the double range" train --config "$tmp/nan.json" "${small[@]}"
 check huge_integer "train.steps: integer 12295222222222622260 is out of range" train --config configs/tiny.json "${small[@]}" --set train.steps=12295222222222622260
 check huge_steps_budget "a steps budget must be a positive integer (at most 1e15)" train --config configs/tiny.json "${small[@]}" --set train.budget.kind=steps --set train.budget.value=1e36
+check negative_seed "train.seed: must be >= 0, got -1" train --config configs/tiny.json "${small[@]}" --set train.seed=-1
+check duplicate_key "dup.json:2:2: duplicate key \"lr\"" train --config "$tmp/dup.json" "${small[@]}"
+check group_dotdot "groups\[0\].name: '..' names a folder" suite run "$tmp/dotdot.json" --out "$tmp/out"
+mkfifo "$tmp/fifo_000.bin"  # open() on it used to wait forever for a writer
+check fifo_shard "fifo_000.bin: not a regular file" train --config configs/tiny.json "${small[@]}" --set "data.train=$tmp/fifo_*.bin"
 check calibrate_sims "--sims: must be >= 10" claims calibrate --sims 3
 check calibrate_unknown "unrecognized arguments" claims calibrate --bogus
 exit $((fails > 0))

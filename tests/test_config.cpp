@@ -2,10 +2,15 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 #include <fstream>
 
 #include "harness/common/error.h"
+#include "harness/common/json_field.h"
 #include "harness/config/config.h"
+#include "harness/data/shard.h"
+#include "harness/registry/variant_registry.h"
+#include "harness/suite/suite_spec.h"
 #include "tests/test_util.h"
 
 using namespace skipbench;
@@ -81,4 +86,82 @@ TEST(Config, PresetsLoad) {
   EXPECT_EQ(paper.model.n_heads, 12);
   EXPECT_EQ(paper.model.max_seq_len, 1024);
   EXPECT_EQ(paper.model.vocab_size, 50257);
+}
+
+// The one JSON-access helper every reader of a skipbench file goes through (harness/common/json_field.h): each
+// error is "<file>: <JSON path>: <what>", with the path down to the element.
+TEST(JsonField, ErrorsNameTheFileAndThePathDownToTheElement) {
+  const auto doc = boost::json::parse(R"({"a": {"b": [1, 2.5, "x", null], "n": -3, "s": "t", "big": 1e300}})");
+  const JsonField f(doc, "f.json");
+  EXPECT_EQ(f["a"]["b"][0].integer(), 1);
+  EXPECT_EQ(f["a"]["b"][1].number(), 2.5);
+  EXPECT_TRUE(std::isnan(f["a"]["b"][3].number_or_nan()));
+  EXPECT_EQ(f["a"]["s"].str(), "t");
+  EXPECT_FALSE(f["a"].find("zz").has_value());
+  EXPECT_EQ(error_of([&] { (void)f["a"]["c"]; }), "f.json: a.c: missing");
+  EXPECT_EQ(error_of([&] { (void)f["a"]["b"][7]; }), "f.json: a.b[7]: missing (the array has 4 elements)");
+  EXPECT_EQ(error_of([&] { (void)f["a"]["b"].doubles(); }), "f.json: a.b[2]: expected a number or null, got a string (\"x\")");
+  EXPECT_EQ(error_of([&] { (void)f["a"]["b"][1].integer(); }), "f.json: a.b[1]: expected an integer, got a number (2.5)");
+  EXPECT_EQ(error_of([&] { (void)f["a"]["n"].integer(0); }), "f.json: a.n: must be >= 0, got -3");
+  EXPECT_EQ(error_of([&] { (void)f["a"]["big"].integer(); }),
+            "f.json: a.big: expected an integer within int64 range, got a number (1e+300)");
+  EXPECT_EQ(error_of([&] { (void)f["a"]["s"]["k"]; }), "f.json: a.s: expected an object, got a string (\"t\")");
+  EXPECT_EQ(error_of([&] { (void)f["a"].array(); }), "f.json: a: expected an array, got an object");
+  EXPECT_EQ(error_of([&] { (void)f.str(); }), "f.json: (top level): expected a string, got an object");
+  const boost::json::value part = doc.at("a");
+  EXPECT_EQ(error_of([&] { (void)JsonField(part, "f.json", "controller")["q"]; }), "f.json: controller.q: missing");
+}
+
+// Boost.JSON 1.81 keeps one of two equal keys silently: a config with "lr" twice trained with whichever it kept.
+TEST(Config, DuplicateKeysAreRefusedWithTheirLine) {
+  TempDir d;
+  auto p = write(d, "dup.json", "{\"train\": {\"steps\": 3,\n  // a comment with \"steps\": 4\n  \"steps\": 5}}");
+  EXPECT_EQ(error_of([&] { load_config(p); }),
+            p + ":3:3: duplicate key \"steps\" (each key may appear once in an object; remove one of them)");
+  // the same key in two objects, or as a string value, is not a duplicate; escapes are compared decoded
+  auto ok = write(d, "ok.json", R"({"model": {"dim": 64}, "variant": {"name": "dense", "options": {"dim": "dim"}}})");
+  EXPECT_EQ(load_config(ok).model.dim, 64);
+  auto esc = write(d, "esc.json", R"({"model": {"dim": 64, "\u0064im": 32}})");
+  EXPECT_NE(error_of([&] { load_config(esc); }).find("duplicate key \"dim\""), std::string::npos);
+}
+
+namespace {
+// A test-only variant that counts its builds; its validate refuses 6 blocks (as skip_middle refuses odd depths).
+int g_counting_builds = 0;
+const RegisterVariant counting_variant({"test_counting", "test only: counts builds", {}, /*gated=*/false,
+                                        [](const ModelConfig& c, const boost::json::object&) {
+                                          ++g_counting_builds;
+                                          return Transformer(c, nullptr);
+                                        },
+                                        [](const ModelConfig& c, const boost::json::object&) {
+                                          if (c.n_layers == 6) throw Error("model.n_layers: test_counting refuses 6");
+                                        }});
+}  // namespace
+
+// Suite validation resolves every run (the variant's own refusals included) without building a model: a 30-run
+// suite of large models used to build each distinct one up front (issue 14).
+TEST(Suite, ValidationRefusesWhatTheVariantRefusesWithoutBuildingAModel) {
+  TempDir d;
+  data::write_shard(d.file("t_000.bin"), ::skipbench::testing::patterned_tokens(4096, 64));
+  auto spec = [&](const std::string& depths) {
+    return write(d, "s.json", R"({"name": "v", "budget": {"kind": "steps", "value": 1}, "seeds": [0, 1],
+      "set": {"model.vocab_size": 64, "model.dim": 32, "model.n_heads": 4, "model.max_seq_len": 16,
+              "data.train": ")" + d.file("t_*.bin") + R"(", "data.val": ")" + d.file("t_*.bin") + R"("},
+      "groups": [{"name": "c", "variant": "test_counting", "grid": {"model.n_layers": [)" + depths + "]}}]}");
+  };
+  g_counting_builds = 0;
+  const Suite ok = load_suite(spec("2, 4"));
+  EXPECT_EQ(ok.runs.size(), 4u);
+  EXPECT_EQ(g_counting_builds, 0);
+  const std::string p = spec("2, 6");
+  EXPECT_EQ(error_of([&] { load_suite(p); }),
+            p + ": groups[0] (run c-n_layers_6): model.n_layers: test_counting refuses 6");
+  EXPECT_EQ(g_counting_builds, 0);
+  // build_model validates too: the same refusal, before anything is built
+  ModelConfig m = ::skipbench::testing::small_model(6);
+  EXPECT_EQ(error_of([&] { build_model(m, PluginConfig{"test_counting", {}}); }), "model.n_layers: test_counting refuses 6");
+  EXPECT_EQ(g_counting_builds, 0);
+  m.n_layers = 4;
+  build_model(m, PluginConfig{"test_counting", {}});
+  EXPECT_EQ(g_counting_builds, 1);
 }

@@ -144,12 +144,41 @@ TEST(Controllers, StateRoundTripContinuesIdentically) {
     a->update(kStats);
     a->update(GateStepStats::from_host({0.7, 0.9, 0.6, 0.95}, {0.1, 0.1, 0.1, 0.1}));
     auto b = make(name, opts({}));
-    b->load_state(a->state());
+    const json::value saved = a->state();
+    b->load_state(JsonField(saved, "state.json"));
     EXPECT_EQ(json::serialize(a->state()), json::serialize(b->state())) << name;
     a->update(kStats);
     b->update(kStats);
     EXPECT_EQ(json::serialize(a->state()), json::serialize(b->state())) << name;
   }
+}
+
+// A damaged controller state names the file, the member and what is wrong, and leaves no half-loaded controller
+// behind silently: a vector of another length (another depth) and a mistyped counter are refused.
+TEST(Controllers, DamagedStateIsRefusedNamingTheMember) {
+  auto a = make("proportional", opts({}));
+  a->update(kStats);
+  auto expect_error = [&](json::object s, const std::string& want) {
+    const json::value v = s;
+    try {
+      make("proportional", opts({}))->load_state(JsonField(v, "ck/state.json"));
+      ADD_FAILURE() << "accepted: " << json::serialize(v);
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), want);
+    }
+  };
+  auto s = a->state();
+  s["mean_coefs"] = json::array{0.1, 0.2};
+  expect_error(s, "ck/state.json: mean_coefs: expected 4 values (one per block), got 2");
+  s = a->state();
+  s["updates"] = "x";
+  expect_error(s, "ck/state.json: updates: expected an integer, got a string (\"x\")");
+  s = a->state();
+  s.erase("var_coefs");
+  expect_error(s, "ck/state.json: var_coefs: missing");
+  s = a->state();
+  s["mean_coefs"] = json::array{0.1, "a", 0.3, 0.4};
+  expect_error(s, "ck/state.json: mean_coefs[1]: expected a number or null, got a string (\"a\")");
 }
 
 TEST(Controllers, AllSevenAreRegisteredAndRefuseBadOptions) {

@@ -26,7 +26,7 @@ ALLOWED = {
     "data": ["common"],
     "metrics": ["common"],
     "train": ["registry", "data", "metrics", "instrument"],
-    "suite": ["registry", "data"],
+    "suite": ["registry", "data", "metrics"],
     "profiling": ["train", "instrument"],
     "reports": ["metrics", "registry", "data"],
     "variants": ["registry"],

@@ -6,9 +6,11 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
+#include "harness/common/json_io.h"
 #include "harness/registry/gate_controller.h"
 #include "harness/train/trainer.h"
 #include "harness/metrics/run_report.h"
@@ -150,6 +152,43 @@ TEST(Resume, AnInterruptedRunResumesBitIdenticallyFromItsLastCheckpoint) {
   changed.resolved["train"].as_object()["seed"] = 5;
   changed.train.seed = 5;
   EXPECT_THROW(train(changed, d.file("other")), Error);
+}
+
+// The previous checkpoint is kept: when the latest is damaged (its weights truncated), the run resumes from the one
+// before, says so, and still ends bit-identical to an uninterrupted run; with both damaged it is one clear error.
+TEST(Resume, ADamagedLatestCheckpointFallsBackToThePreviousOne) {
+  TempDir d;
+  Config cfg = skipbench::testing::small_run_config(d, "skip_middle", 12);
+  cfg.train.checkpoint_every = 3;
+  cfg.train.val_every = 4;
+  auto whole = train(cfg, d.file("whole"));
+  TrainOptions kill;
+  kill.stop_after_steps = 7;  // checkpoints after steps 3 and 6
+  for (const char* dir : {"one", "both"}) ASSERT_EQ(train(cfg, d.file(dir), kill).status, "interrupted");
+  auto state_of = [&](const std::string& f) { return read_json_file(f).as_object(); };
+  EXPECT_EQ(state_of(d.file("one/checkpoint/state.json")).at("step").as_int64(), 6);
+  EXPECT_EQ(state_of(d.file("one/checkpoint/state_prev.json")).at("step").as_int64(), 3);
+  auto damage = [&](const std::string& run, const char* state) {
+    const std::string ck = d.file(run + "/checkpoint/");
+    const std::string model(state_of(ck + state).at("model").as_string());
+    std::ofstream(ck + model, std::ios::trunc) << "not a model";
+  };
+  damage("one", "state.json");
+  std::ostringstream log;
+  TrainOptions resume;
+  resume.progress = &log;
+  auto second = train(cfg, d.file("one"), resume);
+  ASSERT_EQ(second.status, "completed");
+  EXPECT_EQ(second.train_loss, whole.train_loss);
+  EXPECT_EQ(second.val_loss, whole.val_loss);
+  EXPECT_EQ(second.report.at("resumed_from_step").as_int64(), 3);
+  EXPECT_NE(log.str().find("the latest checkpoint is unreadable"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("resuming from the previous one, after step 3"), std::string::npos) << log.str();
+  damage("both", "state.json");
+  damage("both", "state_prev.json");
+  const std::string err = skipbench::testing::error_of([&] { train(cfg, d.file("both")); });
+  EXPECT_NE(err.find("model_6.pt: this checkpoint file is unreadable (truncated or corrupt) (the previous checkpoint is "
+                     "unreadable too); it cannot be resumed: remove"), std::string::npos) << err;
 }
 
 TEST(Budget, TokensFlopsAndWallClockDecideTheLength) {

@@ -8,7 +8,7 @@ namespace {
 
 Transformer build_dense(const ModelConfig& cfg, const boost::json::object&) { return Transformer(cfg, nullptr); }
 
-const RegisterVariant reg({"dense", "L plain blocks (no gates)", {}, /*gated=*/false, build_dense});
+const RegisterVariant reg({"dense", "L plain blocks (no gates)", {}, /*gated=*/false, build_dense, /*validate=*/{}});
 
 }  // namespace
 }  // namespace skipbench

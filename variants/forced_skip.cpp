@@ -60,13 +60,17 @@ class ForcedSkipGates : public GatePolicy {
   torch::Tensor start_;
 };
 
-Transformer build(const ModelConfig& cfg, const boost::json::object& o) {
+void validate(const ModelConfig& cfg, const boost::json::object& o) {
   if (cfg.n_layers % 2 != 0)
     throw Error("model.n_layers: forced_skip needs an even number of layers, got " + std::to_string(cfg.n_layers));
   const double s = o.at("sparsity").to_number<double>();
   if (!(s >= 0 && s <= 1)) throw Error("variant.options.sparsity: must be in [0, 1]");
   const double spread = o.at("row_spread").to_number<double>();
   if (!(spread >= 0 && spread <= 1)) throw Error("variant.options.row_spread: must be in [0, 1]");
+}
+
+Transformer build(const ModelConfig& cfg, const boost::json::object& o) {  // after validate (build_model)
+  const double s = o.at("sparsity").to_number<double>(), spread = o.at("row_spread").to_number<double>();
   return Transformer(cfg, std::make_shared<ForcedSkipGates>(cfg.n_layers, s, o.at("seed").to_number<uint64_t>(),
                                                             parse_attention_gate(std::string(o.at("attention_gate").get_string())),
                                                             spread));
@@ -84,6 +88,7 @@ const RegisterVariant reg({
     },
     /*gated=*/true,
     build,
+    validate,
 });
 
 }  // namespace

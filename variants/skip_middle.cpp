@@ -60,10 +60,13 @@ void SkipMiddleGates::zero_masks() {
 
 namespace {
 
-Transformer build_skip_middle(const ModelConfig& cfg, const boost::json::object& o) {
+void validate_skip_middle(const ModelConfig& cfg, const boost::json::object&) {
   if (cfg.n_layers % 2 != 0)
     throw Error("model.n_layers: skip_middle needs an even number of layers (gates are mirrored about the middle), got " +
                 std::to_string(cfg.n_layers));
+}
+
+Transformer build_skip_middle(const ModelConfig& cfg, const boost::json::object& o) {  // after validate (build_model)
   auto ag = parse_attention_gate(std::string(o.at("attention_gate").get_string()));
   const std::string gd(o.at("gate_dtype").get_string());
   auto policy = std::make_shared<SkipMiddleGates>(cfg.dim, cfg.n_layers, ag,
@@ -91,6 +94,7 @@ const RegisterVariant reg({
     },
     /*gated=*/true,
     build_skip_middle,
+    validate_skip_middle,
 });
 
 }  // namespace

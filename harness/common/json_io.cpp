@@ -9,6 +9,10 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
 #include <sstream>
 
 #include "harness/common/error.h"
@@ -129,6 +133,46 @@ std::string first_non_finite(const json::value& v, const std::string& at) {
     }
   return "";
 }
+// The first key that appears twice in one object, with its offset, or nothing. Boost.JSON 1.81 keeps one of the
+// two silently, so {"lr": 0.1, "lr": 0.001} would train with a value the user may not have meant (issue 14). The
+// text has already parsed (comments and trailing commas allowed), so this scanner only tracks strings, comments
+// and nesting; a key is the string read where an object expects one, compared decoded ("\u0061" equals "a").
+std::optional<std::pair<std::string, size_t>> first_duplicate_key(const std::string& t) {
+  struct Level {
+    bool object;
+    bool expect_key;
+    std::set<std::string> keys;
+  };
+  std::vector<Level> stack;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '/' && i + 1 < t.size() && (t[i + 1] == '/' || t[i + 1] == '*')) {
+      const bool line = t[i + 1] == '/';
+      const size_t end = line ? t.find('\n', i + 2) : t.find("*/", i + 2);
+      if (end == std::string::npos) break;
+      i = line ? end : end + 1;
+    } else if (c == '"') {
+      size_t j = i + 1;
+      while (j < t.size() && t[j] != '"') j += t[j] == '\\' ? 2 : 1;
+      if (j >= t.size()) break;
+      if (!stack.empty() && stack.back().object && stack.back().expect_key) {
+        boost::system::error_code ec;
+        const json::value k = json::parse(std::string_view(t).substr(i, j - i + 1), ec);
+        const std::string key = ec ? t.substr(i + 1, j - i - 1) : std::string(k.get_string());
+        if (!stack.back().keys.insert(key).second) return std::pair{key, i};
+        stack.back().expect_key = false;
+      }
+      i = j;
+    } else if (c == '{' || c == '[') {
+      stack.push_back({c == '{', c == '{', {}});
+    } else if (c == '}' || c == ']') {
+      if (!stack.empty()) stack.pop_back();
+    } else if (c == ',' && !stack.empty() && stack.back().object) {
+      stack.back().expect_key = true;
+    }
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 json::value read_json_file(const std::string& path) {
@@ -154,6 +198,12 @@ json::value parse_json_text(const std::string& text, const std::string& path) {
     line_col(text, n, line, col);
     throw Error(path + ":" + std::to_string(line) + ":" + std::to_string(col) + ": malformed JSON (" + ec.message() +
                 ")");
+  }
+  if (const auto dup = first_duplicate_key(text)) {
+    size_t line, col;
+    line_col(text, dup->second, line, col);
+    throw Error(path + ":" + std::to_string(line) + ":" + std::to_string(col) + ": duplicate key \"" + dup->first +
+                "\" (each key may appear once in an object; remove one of them)");
   }
   auto v = p.release();
   // A number that does not fit a double (1e999) parses as infinity, and Boost.JSON 1.81 reads 0e3100 as NaN (found

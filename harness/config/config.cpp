@@ -7,6 +7,7 @@
 #include <set>
 
 #include "harness/common/error.h"
+#include "harness/common/json_field.h"
 #include "harness/common/json_io.h"
 
 namespace skipbench {
@@ -29,19 +30,7 @@ std::string keys_of(const json::object& o) {
   return s;
 }
 
-const char* kind_name(json::kind k) {
-  switch (k) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64: return "an integer";
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
-  }
-  return "?";
-}
+const char* kind_name(json::kind k) { return json_kind_name(k); }
 
 [[noreturn]] void fail(const std::string& source, const std::string& path, const std::string& what) {
   throw Error((source.empty() ? std::string("config") : source) + ": " + path + ": " + what);
@@ -298,6 +287,8 @@ Config config_from_json(const json::object& merged, const std::string& source) {
 
   const auto& t = merged.at("train").get_object();
   auto& tc = c.train;
+  if (t.at("seed").is_int64() && t.at("seed").get_int64() < 0)  // "not exact [boost.json:25 ...]" once (issue 14)
+    fail(source, "train.seed", "must be >= 0, got " + std::to_string(t.at("seed").get_int64()));
   tc.seed = t.at("seed").to_number<uint64_t>();
   tc.steps = integer(t, "steps");
   tc.batch_size = integer(t, "batch_size");

@@ -30,10 +30,16 @@ void write_shard(const std::string& path, const std::vector<uint16_t>& tokens) {
 }
 
 Shard::Shard(const std::string& path, int64_t vocab_size) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
+  // O_NONBLOCK: a FIFO matching a shard glob once hung open() waiting for a writer; it is refused below instead
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
   if (fd < 0) throw Error(path + ": cannot open shard (" + std::strerror(errno) + ")");
   struct stat st {};
   ::fstat(fd, &st);
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(path + ": not a regular file (a FIFO, device or directory); a shard is a file written by `skipbench "
+                       "data prepare`: fix the pattern or move it away");
+  }
   const size_t bytes = static_cast<size_t>(st.st_size);
   if (bytes < kHeaderBytes) {
     ::close(fd);

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "harness/common/error.h"
+#include "harness/common/json_field.h"
 #include "harness/common/json_io.h"
 
 namespace skipbench {
@@ -32,7 +33,7 @@ boost::json::object read_run_report(const std::string& path) {
   const auto* o = v.if_object();
   if (!o || !o->contains("schema") || o->at("schema") != kRunSchema)
     throw Error(path + ": not a skipbench run report (missing \"schema\": \"" + std::string(kRunSchema) + "\")");
-  if (o->at("schema_version").to_number<int64_t>() != kRunSchemaVersion)
+  if (JsonField(v, path)["schema_version"].integer() != kRunSchemaVersion)
     throw Error(path + ": run report schema_version " + boost::json::serialize(o->at("schema_version")) +
                 ", this build reads " + std::to_string(kRunSchemaVersion));
   return *o;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/common/json_field.h"
 #include "harness/config/config.h"
 #include "harness/config/options.h"
 
@@ -36,8 +37,9 @@ class GateController {
   // The controller's state (coefficients, targets, EMAs), for metrics.jsonl, run.json and checkpoints (reads the
   // device: called after the step's work is queued).
   virtual boost::json::object state() const { return {}; }
-  // Restores what state() returned (a resumed run continues with the same coefficients and EMAs).
-  virtual void load_state(const boost::json::object& state) {}
+  // Restores what state() returned (a resumed run continues with the same coefficients and EMAs); a missing or
+  // mistyped member, or a vector of the wrong length, throws Error naming the file and the JSON path.
+  virtual void load_state(const JsonField& state) {}
 };
 
 struct ControllerSpec {

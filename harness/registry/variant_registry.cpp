@@ -21,6 +21,12 @@ void VariantRegistry::add(VariantSpec spec) {
       std::abort();
     }
   }
+  if (spec.validate) {  // every build validates first, whoever calls it (the trainer calls spec.build directly)
+    spec.build = [build = spec.build, validate = spec.validate](const ModelConfig& m, const boost::json::object& o) {
+      validate(m, o);
+      return build(m, o);
+    };
+  }
   specs_.push_back(std::move(spec));
 }
 
@@ -42,7 +48,13 @@ std::vector<const VariantSpec*> VariantRegistry::all() const {
 Transformer build_model(const ModelConfig& model, const PluginConfig& variant) {
   const auto& spec = VariantRegistry::instance().get(variant.name);
   auto opts = resolve_options(spec.name, spec.options, variant.options, "variant.options");
-  return spec.build(model, opts);
+  return spec.build(model, opts);  // validates first (add())
+}
+
+void validate_model(const ModelConfig& model, const PluginConfig& variant) {
+  const auto& spec = VariantRegistry::instance().get(variant.name);
+  auto opts = resolve_options(spec.name, spec.options, variant.options, "variant.options");
+  if (spec.validate) spec.validate(model, opts);
 }
 
 }  // namespace skipbench

@@ -22,6 +22,10 @@ struct VariantSpec {
   // Builds the model from the model config and the resolved options (defaults filled in). Throws Error on a
   // config the variant cannot build (e.g. odd n_layers for skip_middle).
   std::function<Transformer(const ModelConfig&, const boost::json::object&)> build;
+  // Checks, without allocating anything, what build would refuse (same Error text); empty: nothing beyond the
+  // options' own kinds and choices. The registry makes build call it first; suite validation calls only this, so
+  // a 30-run suite builds no model up front.
+  std::function<void(const ModelConfig&, const boost::json::object&)> validate;
 };
 
 class VariantRegistry {
@@ -39,7 +43,9 @@ struct RegisterVariant {
   explicit RegisterVariant(VariantSpec spec) { VariantRegistry::instance().add(std::move(spec)); }
 };
 
-// Resolves options and builds: the one call the trainer, the CLI and tests use.
+// Resolves options and builds: the one call the trainer, the CLI and tests use (it validates first).
 Transformer build_model(const ModelConfig& model, const PluginConfig& variant);
+// Resolves options and runs the variant's validate: everything build_model would refuse, without building.
+void validate_model(const ModelConfig& model, const PluginConfig& variant);
 
 }  // namespace skipbench

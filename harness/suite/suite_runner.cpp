@@ -7,17 +7,21 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "harness/common/error.h"
 #include "harness/common/file_lock.h"
 #include "harness/common/fs.h"
+#include "harness/common/json_field.h"
 #include "harness/common/json_io.h"
+#include "harness/metrics/run_report.h"
 
 namespace skipbench {
 namespace json = boost::json;
@@ -36,23 +40,33 @@ std::string last_line(const std::string& path) {
 }
 
 
+// Why a finished run's record cannot be read (truncated, not a run report, no status), or nothing when it can.
+std::optional<std::string> damaged_record(const std::string& run_json) {
+  try {
+    const json::value v = read_run_report(run_json);
+    (void)JsonField(v, run_json)["status"].str();
+    return std::nullopt;
+  } catch (const Error& e) {
+    return std::string(e.what());
+  }
+}
+
 // The output directory's suite.json against this suite: the same runs with the same resolved configs (checksums)
 // and budget, or an Error naming the first difference (run and config keys) and the fix. Never overwrite: finished
 // runs of another experiment would be counted as this one's.
 void refuse_changed_suite(const std::string& spec_path, const std::string& out, const json::object& spec,
                           const Suite& suite) {
   const auto old = read_json_file(spec_path);
-  const auto* old_runs = old.is_object() ? old.as_object().if_contains("runs") : nullptr;
-  const auto* old_budget = old.is_object() ? old.as_object().if_contains("budget") : nullptr;
-  if (!old_runs || !old_runs->is_array() || !old_budget)
+  const JsonField o(old, spec_path);
+  if (!old.is_object() || !o.has("runs") || !o["runs"].value().is_array() || !o.has("budget"))
     throw Error(spec_path + ": not a suite.json written by skipbench (no runs/budget); use another --out");
+  const auto* old_budget = &o["budget"].value();
   const std::string fix = "; run the changed suite with another --out (or restore the suite file)";
   if (*old_budget != spec.at("budget"))
     throw Error(spec_path + ": " + out + " holds this suite with another budget (" + json::serialize(*old_budget) +
                 " -> " + json::serialize(spec.at("budget")) + ")" + fix);
   std::map<std::string, json::object> before;
-  for (const auto& r : old_runs->as_array())
-    if (r.is_object() && r.as_object().contains("dir")) before[std::string(r.at("dir").as_string())] = r.as_object();
+  for (const auto& r : o["runs"].elements()) before[r["dir"].str()] = r.object();
   for (const auto& r : suite.runs) {
     auto it = before.find(r.dir);
     if (it == before.end())
@@ -71,7 +85,7 @@ void refuse_changed_suite(const std::string& spec_path, const std::string& out, 
     before.erase(it);
   }
   if (!before.empty())
-    throw Error(spec_path + ": " + out + " holds another suite: run " + std::string(before.begin()->second.at("name").as_string()) +
+    throw Error(spec_path + ": " + out + " holds another suite: run " + before.begin()->first +
                 " is gone from it" + fix);
 }
 
@@ -92,7 +106,13 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
     fs::make_dirs(dir);
     write_file_atomic(fs::join(dir, "config.json"), pretty_json(r.config));
     if (fs::exists(fs::join(dir, "run.json"))) {
-      ++done;
+      if (const auto damage = damaged_record(fs::join(dir, "run.json"))) {  // not done: a truncated file once was
+        std::cerr << "  FAILED " << r.name << " seed " << r.seed << ": " << *damage << "; remove " << dir
+                  << " to train this run again\n";
+        ++failed;
+      } else {
+        ++done;
+      }
     } else if (fs::exists(fs::join(dir, "failed.json")) && !opts.retry_failed) {
       ++failed;
     } else {
@@ -202,34 +222,52 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
 std::vector<RunState> suite_status(const std::string& out) {
   const std::string spec_path = fs::join(out, "suite.json");
   if (!fs::exists(spec_path)) throw Error(out + ": not a suite directory (no suite.json; run `skipbench suite run`)");
-  auto spec = read_json_file(spec_path).as_object();
+  const json::value doc = read_json_file(spec_path);
+  const JsonField spec(doc, spec_path);
   std::vector<RunState> states;
-  for (const auto& rv : spec.at("runs").as_array()) {
-    const auto& r = rv.as_object();
+  for (const auto& r : spec["runs"].elements()) {
     RunState s;
-    s.name = std::string(r.at("name").as_string());
-    s.seed = r.at("seed").to_number<uint64_t>();
-    s.dir = fs::join(out, std::string(r.at("dir").as_string()));
+    s.name = r["name"].str();
+    s.seed = static_cast<uint64_t>(r["seed"].integer(0));
+    s.dir = fs::join(out, r["dir"].str());
     const std::string run_json = fs::join(s.dir, "run.json");
     if (fs::exists(run_json)) {
-      auto rep = read_json_file(run_json).as_object();
-      if (rep.at("status") == "completed") {
-        s.state = "done";
-        const auto& vl = rep.at("final").at("val_loss");
-        s.detail = "val_loss " + (vl.is_null() ? std::string("-") : std::to_string(vl.to_number<double>()));
-      } else {
+      try {
+        const json::value rv = read_run_report(run_json);
+        const JsonField rep(rv, run_json);
+        if (rep["status"].str() == "completed") {
+          s.state = "done";
+          const double vl = rep["final"]["val_loss"].number_or_nan();
+          s.detail = "val_loss " + (std::isnan(vl) ? std::string("-") : std::to_string(vl));
+        } else {
+          s.state = "failed";
+          s.detail = rep["status"].str() + (rep.has("failure") ? ": " + rep["failure"].str() : "");
+        }
+      } catch (const Error& e) {  // damaged after it was written (run.json is written atomically): not done
         s.state = "failed";
-        s.detail = std::string(rep.at("status").as_string()) +
-                   (rep.contains("failure") ? ": " + std::string(rep.at("failure").as_string()) : "");
+        s.detail = std::string(e.what()) + "; remove " + s.dir + " to train this run again";
       }
     } else if (fs::exists(fs::join(s.dir, "failed.json"))) {
       s.state = "failed";
-      s.detail = std::string(read_json_file(fs::join(s.dir, "failed.json")).at("reason").as_string());
+      const std::string fj = fs::join(s.dir, "failed.json");
+      try {
+        const json::value fv = read_json_file(fj);
+        s.detail = JsonField(fv, fj)["reason"].str();
+      } catch (const Error& e) {
+        s.detail = e.what();
+      }
     } else {
       // running: a trainer holds the run's lock (released by the kernel however the trainer ends)
       s.state = FileLock::held(fs::join(s.dir, "train.lock")) ? "running" : "pending";
       const std::string ck = fs::join(s.dir, "checkpoint/state.json");
-      if (fs::exists(ck)) s.detail = "checkpoint after step " + std::to_string(read_json_file(ck).at("step").to_number<int64_t>());
+      if (fs::exists(ck)) {
+        try {
+          const json::value cv = read_json_file(ck);
+          s.detail = "checkpoint after step " + std::to_string(JsonField(cv, ck)["step"].integer(0));
+        } catch (const Error& e) {
+          s.detail = std::string("checkpoint unreadable: ") + e.what();
+        }
+      }
     }
     states.push_back(s);
   }

@@ -10,8 +10,12 @@
 // Each group expands to the cartesian product of its grid; each point runs once per seed, named
 // "<group>-<key>_<value>..." in runs/<name>/seed<k>/. Everything is validated before any training starts: every
 // run's config resolves and its variant, controller and data exist; errors name the file and JSON path.
+// The parsing and expansion (suite_parse.cpp) needs no LibTorch, so a fuzzer can drive it (tests/fuzz/fuzz_suite.cpp);
+// the checks against the registries, the machine's memory and the data (suite_spec.cpp) are passed in.
 #pragma once
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,7 +40,17 @@ struct Suite {
   boost::json::object to_json() const;  // DIR/suite.json (without the per-run configs)
 };
 
-// Parses and validates `path`; throws Error("<path>: <json path>: <what is expected>") on any problem.
+// What a suite's runs are checked against beyond their configs; each throws Error, which parse_suite prefixes with
+// the file and the JSON path of the group (and run). Empty functions check nothing.
+struct SuiteChecks {
+  std::function<void(const std::string& variant)> variant;   // a group's "variant" names a registered variant
+  std::function<void(const Config& run)> run;                 // each resolved run: variant options, model, controller, data
+};
+
+// Parses and expands a suite document (torch-free); throws Error("<file>: <json path>: <what is expected>").
+Suite parse_suite(const boost::json::value& root, const std::string& file, const SuiteChecks& checks);
+
+// Reads `path` and parses it with every check (registries, memory estimate, data globs).
 Suite load_suite(const std::string& path);
 
 }  // namespace skipbench

@@ -9,6 +9,7 @@
 
 #include "harness/common/error.h"
 #include "harness/common/fs.h"
+#include "harness/common/json_field.h"
 #include "harness/common/json_io.h"
 #include "harness/registry/variant_registry.h"
 #include "harness/metrics/run_report.h"
@@ -34,9 +35,10 @@ void load_model(Transformer& model, const std::string& path) {
 }
 
 LoadedRun load_run(const std::string& dir) {
-  auto report = read_run_report(fs::join(dir, "run.json"));
+  const std::string path = fs::join(dir, "run.json");
+  const boost::json::value report = read_run_report(path);
   LoadedRun r;
-  r.config = config_from_json(report.at("config").as_object(), fs::join(dir, "run.json"));
+  r.config = config_from_json(JsonField(report, path)["config"].object(), path);
   r.model = build_model(r.config.model, r.config.variant);
   load_model(r.model, fs::join(dir, "model.pt"));
   return r;

@@ -41,7 +41,8 @@ class Run {
   void train_step();
   void validate(bool final);
   void save_checkpoint();
-  bool load_checkpoint();  // true when it resumed
+  bool load_checkpoint();  // true when it resumed (from the latest checkpoint, else the previous one)
+  void load_state_file(const std::string& path, const std::string& dir);
   void open_metrics(bool resumed);
   boost::json::object report();
 

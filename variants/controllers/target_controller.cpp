@@ -176,13 +176,18 @@ json::object TargetController::state() const {
           {"var_deltas_long", ema(var_long_)}};
 }
 
-void TargetController::load_state(const json::object& s) {
+void TargetController::load_state(const JsonField& s) {
   const auto dev = mean_coefs_.device();
-  auto vec = [&](const char* k) { return torch::tensor(json_doubles(s.at(k)), torch::kFloat64).to(dev); };
-  auto ema = [&](Ema& e, const char* k) { e.value = s.at(k).is_null() ? torch::Tensor() : vec(k); };
-  updates_ = s.at("updates").to_number<int64_t>();
-  mean_coefs_ = vec("mean_coefs");
-  var_coefs_ = vec("var_coefs");
+  const auto L = static_cast<size_t>(mean_coefs_.size(0));
+  auto vec = [&](const JsonField& f) {
+    auto v = f.doubles();
+    if (v.size() != L) f.fail("expected " + std::to_string(L) + " values (one per block), got " + std::to_string(v.size()));
+    return torch::tensor(v, torch::kFloat64).to(dev);
+  };
+  auto ema = [&](Ema& e, const char* k) { e.value = s[k].is_null() ? torch::Tensor() : vec(s[k]); };
+  updates_ = s["updates"].integer(0);
+  mean_coefs_ = vec(s["mean_coefs"]);
+  var_coefs_ = vec(s["var_coefs"]);
   ema(mean_short_, "mean_deltas_short");
   ema(mean_long_, "mean_deltas_long");
   ema(var_short_, "var_deltas_short");

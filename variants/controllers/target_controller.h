@@ -49,7 +49,7 @@ class TargetController : public GateController {
   torch::Tensor loss(const std::vector<torch::Tensor>& gates) override;
   void update(const GateStepStats& stats) override;
   boost::json::object state() const override;
-  void load_state(const boost::json::object& state) override;
+  void load_state(const JsonField& state) override;
 
   const std::vector<double>& mean_targets() const { return mean_targets_; }
   const std::vector<double>& var_targets() const { return var_targets_; }
