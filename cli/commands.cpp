@@ -17,10 +17,12 @@
 #include "cli/data_commands.h"
 #include "harness/common/fs.h"
 #include "harness/common/json_field.h"
+#include "harness/common/provenance.h"
 #include "harness/data/embedded_corpus.h"
 #include "harness/data/synthetic.h"
 #include "harness/suite/suite_runner.h"
 #include "harness/suite/suite_spec.h"
+#include "harness/train/prune.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/evaluate.h"
 #include "harness/registry/variant_registry.h"
@@ -174,6 +176,64 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   return 0;
 }
 
+// skipbench prune: a trained dense run minus K blocks chosen by Block Influence or angular distance (prune.h),
+// written as a run directory of its own (run.json + model.pt + prune.json) that eval, profile and reports load.
+int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& method, const std::string& data_glob,
+              int64_t max_batches, const std::string& out) {
+  if (method != "influence" && method != "span")
+    throw Error("--method: expected influence (ShortGPT) or span (Gromov et al.), got '" + method + "'");
+  if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
+  if (out.empty()) throw Error("--out: must not be empty (the pruned run's directory)");
+  if (fs::exists(fs::join(out, "run.json"))) throw Error(fs::join(out, "run.json") + ": already exists; choose another --out");
+  const std::string src_json = fs::join(run_dir, "run.json");
+  auto run = load_run(run_dir);
+  const json::value src_doc = read_run_report(src_json);
+  const JsonField src(src_doc, src_json);
+  if (src["status"].str() != "completed") throw Error(src_json + ": the run is \"" + src["status"].str() + "\", not a trained model");
+  if (run.config.variant.name != "dense")
+    throw Error(src_json + ": variant " + run.config.variant.name + ": prune works on dense runs (prune the dense "
+                "twin; skip_middle's gates are tied to its depth)");
+  if (drop < 0 || drop >= run.config.model.n_layers)
+    throw Error("--drop: must be in [0, " + std::to_string(run.config.model.n_layers - 1) + "] for this " +
+                std::to_string(run.config.model.n_layers) + "-block model, got " + std::to_string(drop));
+  const torch::Device dev = (run.config.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
+  run.model->to(dev);
+  const std::string glob = data_glob.empty() ? run.config.data.val : data_glob;
+  data::TokenLoader loader(glob, "--data", run.config.model.vocab_size, run.config.train.micro_batch_size,
+                           run.config.model.max_seq_len);
+  const auto red = measure_redundancy(run.model, loader, max_batches, dev);
+  const auto dropped = blocks_to_drop(red, drop, method);
+  Transformer pruned = drop_blocks(run.model, run.config.model, dropped);
+
+  json::object config = run.config.resolved;
+  config["model"].as_object()["n_layers"] = run.config.model.n_layers - drop;
+  const Config check = config_from_json(config, out + "/run.json");  // the pruned run resolves like any other
+  json::object record{{"source_run", run_dir},
+                      {"method", method},
+                      {"method_reference", method == "influence" ? "ShortGPT (Men et al. 2024): lowest Block Influence"
+                                                                 : "Gromov et al. 2024: smallest angular distance span"},
+                      {"dropped_blocks", json_array(dropped)},
+                      {"n_layers_before", run.config.model.n_layers},
+                      {"n_layers_after", check.model.n_layers},
+                      {"measured_on", json::object{{"data", glob}, {"max_batches", max_batches}}},
+                      {"redundancy", red.to_json()},
+                      {"healing", "none (the pruned weights as they are)"}};
+  fs::make_dirs(out);
+  write_file_atomic(fs::join(out, "prune.json"), pretty_json(record));
+  save_model(pruned, fs::join(out, "model.pt"));
+  json::object report = src.object();  // the source run's record (its data, seed, curves) ...
+  report["config"] = config;           // ... with the pruned config, and where it came from
+  report["pruned"] = record;
+  report["provenance"] = provenance();
+  for (const char* stale : {"final", "train_curve", "val_curve", "gates", "flops", "timing", "params"})
+    report.erase(stale);  // numbers of the unpruned model: evaluate the pruned one (skipbench eval)
+  write_run_report(out, report);
+  std::cout << pretty_json(json::object{{"dropped_blocks", json_array(dropped)},
+                                        {"block_influence", json_array(red.block_influence)},
+                                        {"run", out}});
+  return 0;
+}
+
 int cmd_suite_run(const std::string& file, const std::string& out, int jobs, bool retry, bool report) {
   Suite suite = load_suite(file);  // validates every run before anything starts
   const int left = run_suite(suite, out, {jobs, retry, self_exe()});
@@ -289,6 +349,16 @@ int run_cli(int argc, char** argv) {
   int eval_repeat = 0;
   eval_cmd->add_option("--repeat", eval_repeat,
                        "with --hard-skip: N more soft and hard passes, interleaved, timed for the claims engine");
+  std::string prune_run, prune_method = "influence", prune_out;
+  int64_t prune_drop = 0;
+  auto* prune_cmd = app.add_subcommand(
+      "prune", "static layer pruning of a trained dense run: drop K blocks by Block Influence or angular distance");
+  prune_cmd->add_option("--run", prune_run, "the trained dense run (run.json + model.pt)")->required();
+  prune_cmd->add_option("--drop", prune_drop, "how many blocks to remove")->required();
+  prune_cmd->add_option("--method", prune_method, "influence (ShortGPT, default) or span (Gromov et al.)");
+  prune_cmd->add_option("--data", eval_data, "shard glob to measure on (default: the run's validation data)");
+  prune_cmd->add_option("--max-batches", max_batches, "measure on N batches (0: all)");
+  prune_cmd->add_option("--out", prune_out, "the pruned run's directory")->required();
   std::vector<std::string> calibrate_args;
   auto* claims_cmd = app.add_subcommand("claims", "the claims engine");
   claims_cmd->require_subcommand(1);
@@ -415,6 +485,7 @@ int run_cli(int argc, char** argv) {
     if (*synth_cmd) return cmd_data_synth(so, synth_out);
     if (const int rc = run_data_command(); rc >= 0) return rc;
     if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches, eval_repeat);
+    if (*prune_cmd) return cmd_prune(prune_run, prune_drop, prune_method, eval_data, max_batches, prune_out);
     if (*calibrate_cmd) return run_python_helper("reports/claims_calibrate.py", calibrate_cmd->remaining());
     if (*export_cmd) return run_python_helper("reports/export_metrics.py", export_cmd->remaining());
   } catch (const Error& e) {

@@ -47,6 +47,20 @@ assert all(x > 0 for x in r["soft_s"] + r["hard_s"]) and r["order"] == "soft, ha
 print(f"ok eval --repeat: soft {r['soft_s']} hard {r['hard_s']}")
 PY
 
+# static pruning of the trained dense run (issue 15's peers): 2 of its 4 blocks dropped, the result a run of its own
+"$bin" prune --run "$tmp/run_dense" --drop 2 --method span --max-batches 2 --out "$tmp/pruned" >/dev/null
+"$bin" eval --run "$tmp/pruned" --max-batches 2 >/dev/null
+python3 - "$tmp/pruned" <<'PY'
+import json, sys
+d = sys.argv[1]
+r, p, e = (json.load(open(f"{d}/{f}")) for f in ("run.json", "prune.json", "eval_soft.json"))
+assert r["config"]["model"]["n_layers"] == 2 and r["pruned"]["n_layers_before"] == 4, r["config"]["model"]
+assert len(p["dropped_blocks"]) == 2 and p["dropped_blocks"][1] == p["dropped_blocks"][0] + 1, p["dropped_blocks"]
+assert len(p["redundancy"]["block_influence"]) == 4 and len(p["redundancy"]["angular_distance"]) == 4
+assert e["loss"] > 0 and e["tokens"] > 0, e
+print(f"ok prune: dropped {p['dropped_blocks']} (span), pruned val loss {e['loss']:.4f}")
+PY
+
 # a truncated checkpoint: resuming fails with one line that blames the file, not the config, and says what to do
 set +e
 "$bin" train --config configs/tiny.json "${small[@]}" --set train.steps=400 --set train.checkpoint_every=2 --out "$tmp/ck" \
