@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -178,10 +179,12 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
 
 // skipbench prune: a trained dense run minus K blocks chosen by Block Influence or angular distance (prune.h),
 // written as a run directory of its own (run.json + model.pt + prune.json) that eval, profile and reports load.
-int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& method, const std::string& data_glob,
-              int64_t max_batches, const std::string& out) {
-  if (method != "influence" && method != "span")
+int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& method, const std::vector<int64_t>& blocks,
+              const std::string& data_glob, int64_t max_batches, const std::string& out) {
+  if (method != "influence" && method != "span" && method != "blocks")
     throw Error("--method: expected influence (ShortGPT) or span (Gromov et al.), got '" + method + "'");
+  if (method == "blocks" && static_cast<int64_t>(blocks.size()) != drop)
+    throw Error("--blocks: name exactly --drop blocks (" + std::to_string(drop) + "), got " + std::to_string(blocks.size()));
   if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
   if (out.empty()) throw Error("--out: must not be empty (the pruned run's directory)");
   if (fs::exists(fs::join(out, "run.json"))) throw Error(fs::join(out, "run.json") + ": already exists; choose another --out");
@@ -202,7 +205,15 @@ int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& metho
   data::TokenLoader loader(glob, "--data", run.config.model.vocab_size, run.config.train.micro_batch_size,
                            run.config.model.max_seq_len);
   const auto red = measure_redundancy(run.model, loader, max_batches, dev);
-  const auto dropped = blocks_to_drop(red, drop, method);
+  std::vector<int64_t> dropped = blocks;  // --blocks: the user's choice (e.g. the middle), measured all the same
+  if (method == "blocks") {
+    std::sort(dropped.begin(), dropped.end());
+    for (size_t i = 0; i < dropped.size(); ++i)
+      if (dropped[i] < 0 || dropped[i] >= run.config.model.n_layers || (i > 0 && dropped[i] == dropped[i - 1]))
+        throw Error("--blocks: distinct block indices in [0, " + std::to_string(run.config.model.n_layers - 1) + "]");
+  } else {
+    dropped = blocks_to_drop(red, drop, method);
+  }
   Transformer pruned = drop_blocks(run.model, run.config.model, dropped);
 
   json::object config = run.config.resolved;
@@ -211,7 +222,8 @@ int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& metho
   json::object record{{"source_run", run_dir},
                       {"method", method},
                       {"method_reference", method == "influence" ? "ShortGPT (Men et al. 2024): lowest Block Influence"
-                                                                 : "Gromov et al. 2024: smallest angular distance span"},
+                           : method == "span" ? "Gromov et al. 2024: smallest angular distance span"
+                                              : "blocks given with --blocks"},
                       {"dropped_blocks", json_array(dropped)},
                       {"n_layers_before", run.config.model.n_layers},
                       {"n_layers_after", check.model.n_layers},
@@ -351,11 +363,14 @@ int run_cli(int argc, char** argv) {
                        "with --hard-skip: N more soft and hard passes, interleaved, timed for the claims engine");
   std::string prune_run, prune_method = "influence", prune_out;
   int64_t prune_drop = 0;
+  std::vector<int64_t> prune_blocks;
   auto* prune_cmd = app.add_subcommand(
       "prune", "static layer pruning of a trained dense run: drop K blocks by Block Influence or angular distance");
   prune_cmd->add_option("--run", prune_run, "the trained dense run (run.json + model.pt)")->required();
   prune_cmd->add_option("--drop", prune_drop, "how many blocks to remove")->required();
   prune_cmd->add_option("--method", prune_method, "influence (ShortGPT, default) or span (Gromov et al.)");
+  prune_cmd->add_option("--blocks", prune_blocks, "drop these blocks instead (e.g. --blocks 2,3: the middle)")
+      ->delimiter(',');
   prune_cmd->add_option("--data", eval_data, "shard glob to measure on (default: the run's validation data)");
   prune_cmd->add_option("--max-batches", max_batches, "measure on N batches (0: all)");
   prune_cmd->add_option("--out", prune_out, "the pruned run's directory")->required();
@@ -485,7 +500,10 @@ int run_cli(int argc, char** argv) {
     if (*synth_cmd) return cmd_data_synth(so, synth_out);
     if (const int rc = run_data_command(); rc >= 0) return rc;
     if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches, eval_repeat);
-    if (*prune_cmd) return cmd_prune(prune_run, prune_drop, prune_method, eval_data, max_batches, prune_out);
+    if (*prune_cmd) {
+      if (!prune_blocks.empty()) prune_method = "blocks";
+      return cmd_prune(prune_run, prune_drop, prune_method, prune_blocks, eval_data, max_batches, prune_out);
+    }
     if (*calibrate_cmd) return run_python_helper("reports/claims_calibrate.py", calibrate_cmd->remaining());
     if (*export_cmd) return run_python_helper("reports/export_metrics.py", export_cmd->remaining());
   } catch (const Error& e) {

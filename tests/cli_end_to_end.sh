@@ -50,6 +50,9 @@ PY
 # static pruning of the trained dense run (issue 15's peers): 2 of its 4 blocks dropped, the result a run of its own
 "$bin" prune --run "$tmp/run_dense" --drop 2 --method span --max-batches 2 --out "$tmp/pruned" >/dev/null
 "$bin" eval --run "$tmp/pruned" --max-batches 2 >/dev/null
+"$bin" prune --run "$tmp/run_dense" --drop 2 --blocks 2,1 --max-batches 1 --out "$tmp/pruned_given" >/dev/null
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["dropped_blocks"] == [1, 2] and p["method"] == "blocks", p' \
+  "$tmp/pruned_given/prune.json"
 python3 - "$tmp/pruned" <<'PY'
 import json, sys
 d = sys.argv[1]

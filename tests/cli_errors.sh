@@ -77,6 +77,7 @@ mkfifo "$tmp/fifo_000.bin"  # open() on it used to wait forever for a writer
 check fifo_shard "fifo_000.bin: not a regular file" train --config configs/tiny.json "${small[@]}" --set "data.train=$tmp/fifo_*.bin"
 check prune_method "--method: expected influence (ShortGPT) or span" prune --run "$tmp/nope" --drop 1 --method random --out "$tmp/out"
 check prune_missing_run "nope/run.json: cannot open file" prune --run "$tmp/nope" --drop 1 --out "$tmp/out"
+check prune_blocks_count "--blocks: name exactly --drop blocks (2), got 1" prune --run "$tmp/nope" --drop 2 --blocks 1 --out "$tmp/out"
 check calibrate_sims "--sims: must be >= 10" claims calibrate --sims 3
 check calibrate_unknown "unrecognized arguments" claims calibrate --bogus
 exit $((fails > 0))
