@@ -64,6 +64,8 @@ check(run["initial_sparsity"] == 0 and run["sparsity"] > 0.1, "run summary: init
 check(g["dense-L8"]["role"] == "dense" and g["gated-L8-t0.7"]["role"] == "gated", "roles")
 pv = r["provenance"]
 check(len(pv["git_commits"]) == 2 and any("dirty" in w for w in pv["warnings"]), "provenance: 2 commits, dirty warning")
+check(any("binary built at an older commit" in w and w.startswith("5 run") for w in pv["warnings"]),
+      "provenance: runs whose binary predates the checkout are counted by their binary's commit and warned about")
 
 claims = r["claims"]
 check([c["id"] for c in claims] == [1, 2, 3, 4, 5, 6], "six claims in order")

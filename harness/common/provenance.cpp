@@ -1,6 +1,8 @@
 // provenance.cpp: see provenance.h.
 #include "harness/common/provenance.h"
 
+#include "build_info.h"  // generated: cmake/build_info.cmake
+
 #include <torch/torch.h>
 #include <ATen/Version.h>
 #include <torch/version.h>
@@ -53,12 +55,23 @@ double mem_total_bytes() {
 }  // namespace
 
 boost::json::object git_info() {
-  // The source tree the binary was built from; SKIPBENCH_SOURCE_DIR is baked in by CMake.
+  // commit/dirty: the source tree (SKIPBENCH_SOURCE_DIR, baked in by CMake) when the record is written;
+  // build_commit/build_dirty: the sources the binary was compiled from (build_info.h). They differ when the checkout
+  // moved on after the build: then the run's code is the build commit's, not the tree's.
   const std::string dir = SKIPBENCH_SOURCE_DIR;
   std::string commit = run("git -C '" + dir + "' rev-parse HEAD 2>/dev/null");
-  if (commit.empty()) return {{"commit", "unknown"}, {"dirty", false}};
+  const bool built_dirty = SKIPBENCH_BUILD_DIRTY != 0;
+  boost::json::object o{{"build_commit", SKIPBENCH_BUILD_COMMIT}, {"build_dirty", built_dirty}};
+  if (commit.empty()) {
+    o["commit"] = "unknown";
+    o["dirty"] = false;
+    return o;
+  }
   const bool dirty = !run("git -C '" + dir + "' status --porcelain --untracked-files=no 2>/dev/null").empty();
-  return {{"commit", commit}, {"dirty", dirty}};
+  o["commit"] = commit;
+  o["dirty"] = dirty;
+  o["binary_matches_tree"] = commit == SKIPBENCH_BUILD_COMMIT && !dirty && !built_dirty;
+  return o;
 }
 
 boost::json::object version_info() {

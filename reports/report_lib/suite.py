@@ -467,11 +467,15 @@ def provenance(runs):
         if not rep:
             continue
         pv = rep.get("provenance") or {}
-        c = dig(pv, "git", "commit") or "unknown"
-        e = commits.setdefault(c, {"commit": c, "runs": 0, "dirty_runs": 0})
+        # the commit the binary was built from when recorded (provenance.git.build_commit), else the tree's at run time
+        c = dig(pv, "git", "build_commit") or dig(pv, "git", "commit") or "unknown"
+        e = commits.setdefault(c, {"commit": c, "runs": 0, "dirty_runs": 0, "tree_moved_runs": 0})
         e["runs"] += 1
-        if dig(pv, "git", "dirty") is True:
+        built_dirty = dig(pv, "git", "build_dirty")
+        if (built_dirty if built_dirty is not None else dig(pv, "git", "dirty")) is True:
             e["dirty_runs"] += 1
+        if dig(pv, "git", "binary_matches_tree") is False and built_dirty is False:
+            e["tree_moved_runs"] += 1
         for k, v in (pv.get("versions") or {}).items():
             vs = versions.setdefault(k, [])
             if v not in vs:
@@ -493,6 +497,10 @@ def provenance(runs):
     dirty = sum(c["dirty_runs"] for c in commits.values())
     if dirty:
         warnings.append(f"{dirty} run(s) were built from a dirty work tree (uncommitted changes)")
+    moved = sum(c.get("tree_moved_runs", 0) for c in commits.values())
+    if moved:
+        warnings.append(f"{moved} run(s) ran a binary built at an older commit than the checkout they wrote their "
+                        "record in (commits listed are the binaries')")
     if len(hardware) > 1:
         warnings.append(f"runs come from {len(hardware)} different hardware set-ups: wall-clock is not comparable "
                         "across them")
