@@ -6,18 +6,22 @@
 # report is rendered there, so the committed numbers are re-derived from the committed run.json files by
 #   build/skipbench report reports/studies/NAME
 # With --eval-repeats N (cpu-fig2 uses 5): each finished run also gets `skipbench eval --hard-skip --repeat N` on
-# 64 validation batches (real skipping, repeated interleaved timings) for claim 6 and the loss-vs-inference-time
-# figure. Usage: bash reports/studies/run_study.sh NAME [--eval-repeats N] [--jobs J]   (after bash ci/build.sh)
+# --eval-batches B validation batches (default 8: 32K tokens a pass at the studies' shapes, ~1 s; 64 batches took
+# ~90 s a run, 50 min for cpu-fig2) for claim 6 and the loss-vs-inference-time figure (real skipping, soft and hard
+# passes interleaved). Usage: bash reports/studies/run_study.sh NAME [--eval-repeats N] [--eval-batches B] [--jobs J]
+# (after bash ci/build.sh)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-name="${1:?usage: run_study.sh NAME [--eval-repeats N] [--jobs J]}"
+name="${1:?usage: run_study.sh NAME [--eval-repeats N] [--eval-batches B] [--jobs J]}"
 shift
 repeats=0
+eval_batches=8
 jobs=2
 while (($#)); do
   case "$1" in
     --eval-repeats) repeats="$2"; shift 2 ;;
+    --eval-batches) eval_batches="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     *) echo "run_study: unknown option $1"; exit 2 ;;
   esac
@@ -38,7 +42,7 @@ if ((repeats > 0)); then
     [[ -f "$d/run.json" ]] || continue
     grep -q '"status": *"completed"' "$d/run.json" || continue
     [[ -f "$d/eval_hard_skip.json" ]] && continue
-    OMP_NUM_THREADS=2 "$bin" eval --run "$d" --hard-skip --repeat "$repeats" --max-batches 64 >/dev/null ||
+    OMP_NUM_THREADS=2 "$bin" eval --run "$d" --hard-skip --repeat "$repeats" --max-batches "$eval_batches" >/dev/null ||
       echo "run_study: eval of $d failed (left out of the timing figure)"
   done
 fi
