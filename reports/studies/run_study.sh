@@ -8,21 +8,25 @@
 # With --eval-repeats N (cpu-fig2 uses 5): each finished run also gets `skipbench eval --hard-skip --repeat N` on
 # --eval-batches B validation batches (default 8: 32K tokens a pass at the studies' shapes, ~1 s; 64 batches took
 # ~90 s a run, 50 min for cpu-fig2) for claim 6 and the loss-vs-inference-time figure (real skipping, soft and hard
-# passes interleaved). Usage: bash reports/studies/run_study.sh NAME [--eval-repeats N] [--eval-batches B] [--jobs J]
+# passes interleaved). --no-train skips the suite (evaluate and refresh the outputs from the runs finished so far,
+# e.g. to commit a study part-way). Usage:
+#   bash reports/studies/run_study.sh NAME [--eval-repeats N] [--eval-batches B] [--jobs J] [--no-train]
 # (after bash ci/build.sh)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-name="${1:?usage: run_study.sh NAME [--eval-repeats N] [--eval-batches B] [--jobs J]}"
+name="${1:?usage: run_study.sh NAME [--eval-repeats N] [--eval-batches B] [--jobs J] [--no-train]}"
 shift
 repeats=0
 eval_batches=8
 jobs=2
+train=1
 while (($#)); do
   case "$1" in
     --eval-repeats) repeats="$2"; shift 2 ;;
     --eval-batches) eval_batches="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
+    --no-train) train=0; shift ;;
     *) echo "run_study: unknown option $1"; exit 2 ;;
   esac
 done
@@ -34,7 +38,9 @@ work="runs/studies/$name"
 out="reports/studies/$name"
 export OMP_NUM_THREADS=1
 
-"$bin" suite run "$spec" --out "$work" --jobs "$jobs" --no-report || true  # failed runs are reported, not fatal
+if ((train)); then
+  "$bin" suite run "$spec" --out "$work" --jobs "$jobs" --no-report || true  # failed runs are reported, not fatal
+fi
 
 if ((repeats > 0)); then
   # one eval at a time with both threads: timings are not shared with a concurrent job
