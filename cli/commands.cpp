@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -31,6 +32,7 @@
 #include "harness/train/trainer.h"
 #include "harness/model/flops.h"
 #include "profiling/profile_session.h"
+#include "profiling/step_timer.h"
 #include "reports/regress.h"
 
 #include <sys/wait.h>
@@ -124,7 +126,7 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
   if (repeat < 0 || repeat > 1000) throw Error("--repeat: must be in 0..1000, got " + std::to_string(repeat));
   if (repeat > 0 && !hard_skip)
-    throw Error("--repeat: only with --hard-skip (it times soft and hard forward passes side by side)");
+    throw Error("--repeat: only with --hard-skip or --exits (it times forward passes side by side)");
   auto run = load_run(run_dir);
   Config& cfg = run.config;
   const json::value rep = read_run_report(fs::join(run_dir, "run.json"));
@@ -174,6 +176,70 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   std::cout << pretty_json(json::object{{"mode", o["mode"]}, {"loss", r.loss}, {"tokens", r.tokens},
                                         {"tokens_per_s", o["tokens_per_s"]}, {"computed_fraction", r.computed_fraction},
                                         {"sparsity", r.stats.to_json().at("sparsity")}, {"report", path}});
+  return 0;
+}
+
+// skipbench eval --exits: early exit at every depth d = 1..L (the first d blocks, then the shared output norm and
+// head): validation loss at each depth from one pass, and the measured forward time of the truncated model
+// (repeats interleaved over depths, medians), beside the standard-mode FLOPs estimate of d blocks + head. Meant for
+// `layerdrop` runs (trained for it); on any other run it shows what exiting early costs a model not trained to.
+int cmd_eval_exits(const std::string& run_dir, const std::string& data_glob, int64_t max_batches, int repeat) {
+  auto run = load_run(run_dir);
+  Config& cfg = run.config;
+  const std::string rj = fs::join(run_dir, "run.json");
+  const json::value rep = read_run_report(rj);
+  const std::string status = JsonField(rep, rj)["status"].str();
+  if (status != "completed")
+    throw Error(rj + ": the run is \"" + status + "\", its weights are not a trained model to evaluate");
+  const torch::Device dev = (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
+  run.model->to(dev);
+  const std::string glob = data_glob.empty() ? cfg.data.val : data_glob;
+  data::TokenLoader loader(glob, "--data", cfg.model.vocab_size, cfg.train.micro_batch_size, cfg.model.max_seq_len);
+  EvalOptions eo;
+  eo.max_batches = max_batches;
+  eo.exits = true;
+  const auto r = evaluate(run.model, loader, cfg, dev, eo);  // also the timing warm-up
+  if (!(r.tokens > 0)) throw Error(glob + ": evaluated 0 tokens; nothing written");
+  const int64_t L = cfg.model.n_layers;
+  std::vector<std::vector<double>> secs(L);
+  EvalOptions to;
+  to.max_batches = max_batches;
+  for (int i = 0; i < repeat; ++i)
+    for (int64_t d = 1; d <= L; ++d) {
+      run.model->depth = d;
+      secs[d - 1].push_back(evaluate(run.model, loader, cfg, dev, to).seconds);
+    }
+  run.model->depth = 0;
+  json::array depths;
+  const double full_s = repeat > 0 ? median_of(secs[L - 1]) : 0.0;
+  for (int64_t d = 1; d <= L; ++d) {
+    ModelConfig mc = cfg.model;
+    mc.n_layers = d;
+    const double flops = estimate_flops(mc, /*gated=*/false, {}, FlopsMode::standard).forward_per_token;
+    json::object row{{"depth", d}, {"loss", r.exit_loss[d - 1]}, {"forward_flops_per_token", flops}};
+    if (repeat > 0) {
+      const double med = median_of(secs[d - 1]);
+      row["seconds"] = json_array(secs[d - 1]);
+      row["median_s"] = med;
+      row["us_per_token"] = 1e6 * med / r.tokens;
+      row["time_vs_full"] = full_s > 0 ? med / full_s : 0.0;
+    }
+    depths.push_back(row);
+  }
+  json::object o{{"schema", "skipbench.eval_exits"}, {"schema_version", 1}, {"run", run_dir}, {"data", glob},
+                 {"variant", cfg.variant.name}, {"tokens", r.tokens}, {"max_batches", max_batches},
+                 {"repeats", repeat}, {"order", "depths 1..L interleaved within each repeat; the first pass warms up"},
+                 {"depths", depths}};
+  const std::string path = fs::join(run_dir, "eval_exits.json");
+  write_file_atomic(path, pretty_json(o));
+  std::cout << "depth  val loss  us/token  FLOPs/token\n";
+  for (const auto& v : depths) {
+    const auto& row = v.as_object();
+    std::printf("%5lld  %8.4f  %8.2f  %11.4g\n", static_cast<long long>(row.at("depth").as_int64()),
+                row.at("loss").as_double(), row.contains("us_per_token") ? row.at("us_per_token").as_double() : 0.0,
+                row.at("forward_flops_per_token").as_double());
+  }
+  std::cout << "wrote " << path << "\n";
   return 0;
 }
 
@@ -358,9 +424,13 @@ int run_cli(int argc, char** argv) {
   eval_cmd->add_option("--data", eval_data, "shard glob (default: the run's validation data)");
   eval_cmd->add_option("--labels", eval_labels, "per-token difficulty labels aligned with --data (synthetic data)");
   eval_cmd->add_option("--max-batches", max_batches, "stop after N batches (0: all)");
+  bool eval_exits = false;
+  eval_cmd->add_flag("--exits", eval_exits,
+                     "early exit: loss and measured time after every block (eval_exits.json; --repeat N timings)");
   int eval_repeat = 0;
   eval_cmd->add_option("--repeat", eval_repeat,
-                       "with --hard-skip: N more soft and hard passes, interleaved, timed for the claims engine");
+                       "with --hard-skip: N more soft and hard passes, interleaved, timed for the claims engine; "
+                       "with --exits: N timings of every depth");
   std::string prune_run, prune_method = "influence", prune_out;
   int64_t prune_drop = 0;
   std::vector<int64_t> prune_blocks;
@@ -499,6 +569,13 @@ int run_cli(int argc, char** argv) {
     if (*embed_cmd) return cmd_data_embed(source, data_out);
     if (*synth_cmd) return cmd_data_synth(so, synth_out);
     if (const int rc = run_data_command(); rc >= 0) return rc;
+    if (*eval_cmd && eval_exits) {
+      if (hard_skip) throw Error("--exits: not with --hard-skip (early exit runs every block of a shallower model)");
+      if (!eval_labels.empty()) throw Error("--exits: not with --labels (it measures loss and time per depth only)");
+      if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
+      if (eval_repeat < 0 || eval_repeat > 1000) throw Error("--repeat: must be in 0..1000, got " + std::to_string(eval_repeat));
+      return cmd_eval_exits(run_dir, eval_data, max_batches, eval_repeat);
+    }
     if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches, eval_repeat);
     if (*prune_cmd) {
       if (!prune_blocks.empty()) prune_method = "blocks";

@@ -47,6 +47,24 @@ assert all(x > 0 for x in r["soft_s"] + r["hard_s"]) and r["order"] == "soft, ha
 print(f"ok eval --repeat: soft {r['soft_s']} hard {r['hard_s']}")
 PY
 
+# LayerDrop with early exit (issue 15's peers): trained with dropped rows really skipped, then every exit depth
+"$bin" train --config configs/tiny.json "${small[@]}" --set variant.name=layerdrop --set variant.options.p_max=0.5 \
+  --set variant.options.exit_scale=0.2 --set train.skip_compute=true --out "$tmp/run_ld" >/dev/null
+"$bin" eval --run "$tmp/run_ld" --exits --repeat 2 --max-batches 2 >/dev/null
+python3 - "$tmp/run_ld" <<'PY'
+import json, sys
+d = sys.argv[1]
+r, e = json.load(open(f"{d}/run.json")), json.load(open(f"{d}/eval_exits.json"))
+assert r["status"] == "completed" and r["variant"]["name"] == "layerdrop", r["status"]
+lines = [json.loads(l) for l in open(f"{d}/metrics.jsonl") if '"train"' in l]
+assert all("exit_loss" in l for l in lines), lines[0]
+assert lines[-1]["gates"]["sparsity"] > 0, lines[-1]["gates"]  # realised drops
+assert [x["depth"] for x in e["depths"]] == [1, 2, 3, 4] and all(len(x["seconds"]) == 2 for x in e["depths"])
+f = [x["forward_flops_per_token"] for x in e["depths"]]
+assert f == sorted(f) and f[0] < f[-1], f
+print(f"ok layerdrop: exit losses {[round(x['loss'], 3) for x in e['depths']]}")
+PY
+
 # static pruning of the trained dense run (issue 15's peers): 2 of its 4 blocks dropped, the result a run of its own
 "$bin" prune --run "$tmp/run_dense" --drop 2 --method span --max-batches 2 --out "$tmp/pruned" >/dev/null
 "$bin" eval --run "$tmp/pruned" --max-batches 2 >/dev/null

@@ -63,7 +63,11 @@ check dir_config "is a directory, not a JSON file" train --config configs "${sma
 check hard_skip_without_eval "--hard-skip: only with --eval" profile --config configs/tiny.json "${small[@]}" --hard-skip
 check negative_vocab "--vocab -5: must be a positive" data prepare --text README.md --vocab -5 --out "$tmp/out"
 check eval_negative_batches "--max-batches: must be >= 0" eval --run "$tmp/nope" --max-batches -3
-check eval_repeat_soft "--repeat: only with --hard-skip" eval --run "$tmp/nope" --repeat 3
+check eval_repeat_soft "--repeat: only with --hard-skip or --exits" eval --run "$tmp/nope" --repeat 3
+check eval_exits_hard "--exits: not with --hard-skip" eval --run "$tmp/nope" --exits --hard-skip
+check eval_exits_missing "nope/run.json" eval --run "$tmp/nope" --exits
+check layerdrop_p_max "variant.options.p_max: must be in" train --config configs/tiny.json "${small[@]}" --set variant.name=layerdrop --set variant.options.p_max=1.5
+check layerdrop_stride "variant.options.exit_stride: must be >= 1" train --config configs/tiny.json "${small[@]}" --set variant.name=layerdrop --set variant.options.exit_stride=0
 check eval_repeat_range "--repeat: must be in 0..1000" eval --run "$tmp/nope" --hard-skip --repeat -1
 check set_leading_dot "empty key in '.model.n_layers'" train --config configs/tiny.json "${small[@]}" --set .model.n_layers=3
 check set_double_dot "empty key in 'model..n_layers'" train --config configs/tiny.json "${small[@]}" --set model..n_layers=3

@@ -99,6 +99,12 @@ FlopsEstimate estimate_flops(const ModelConfig& c, bool gated, const std::vector
   return e;
 }
 
+double exit_heads_flops_per_token(const ModelConfig& c, int64_t n, FlopsMode mode) {
+  const double head = 2.0 * static_cast<double>(c.dim) * static_cast<double>(c.vocab_size);
+  if (mode == FlopsMode::standard) return 3.0 * head * static_cast<double>(n);
+  return (head + reference_flops::rms_norm(c) / static_cast<double>(c.max_seq_len)) * static_cast<double>(n);
+}
+
 boost::json::object FlopsEstimate::to_json() const {
   boost::json::object comp;
   for (const auto& [k, v] : components) comp[k] = v;

@@ -38,6 +38,11 @@ struct FlopsEstimate {
 FlopsEstimate estimate_flops(const ModelConfig& cfg, bool gated, const std::vector<double>& layer_sparsity,
                              FlopsMode mode);
 
+// Training FLOPs per token of n early-exit heads (the layerdrop variant: each exit applies the shared output norm
+// and head to the residual): standard 3 x 2 d V matmul FLOPs; reference the forward head and RMSNorm, as the
+// released code's convention counts training (forward only).
+double exit_heads_flops_per_token(const ModelConfig& cfg, int64_t n_exits, FlopsMode mode);
+
 // The released code's building blocks (per sequence), exposed for tests against hand computations.
 namespace reference_flops {
 double rms_norm(const ModelConfig& c);

@@ -73,12 +73,23 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
   const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
   if (gates) gates->begin(tokens.size(0), tokens.size(1));
   SkipWork w;
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
+  TORCH_CHECK(depth >= 0 && depth <= cfg.n_layers, "depth ", depth, " outside 0..", cfg.n_layers);
+  const int64_t L = depth > 0 ? depth : cfg.n_layers;
+  const bool train_exits = is_training() && !exit_layers.empty();
+  size_t next_exit = 0;
+  for (int64_t l = 0; l < L; ++l) {
     prof::Range block_range("block", l);
     auto g = gate_of(l, h, out);
     h = skip_compute ? skip_block(l, h, g, rope, mode, w) : blocks[l]->forward(h, rope, g, mode);
-    mark_backward_boundary(h, l, /*close_previous=*/l + 1 < cfg.n_layers);
+    mark_backward_boundary(h, l, /*close_previous=*/l + 1 < L);
     if (record_residual_norms) out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
+    const bool exit_here = l + 1 < L && (all_exits || (train_exits && next_exit < exit_layers.size() &&
+                                                       exit_layers[next_exit] == l));
+    if (exit_here) {
+      prof::Range r("exit_head");
+      out.exit_logits.push_back(output(output_norm(h)));
+      if (train_exits && !all_exits) ++next_exit;
+    }
   }
   if (skip_compute) skip_work = w;
   out.logits = output(output_norm(h));

@@ -28,6 +28,9 @@ struct ForwardOutput {
   std::vector<torch::Tensor> gates;           // g_l for every layer (L of them); empty when dense
   std::vector<torch::Tensor> residual_norms;  // L2 norm of the residual after each block, detached; empty
                                               // unless the model's record_residual_norms is set
+  std::vector<torch::Tensor> exit_logits;     // early exits, [B, T, vocab] each, through the shared output norm
+                                              // and head: after the blocks in exit_layers (training forwards),
+                                              // or after every block but the last (all_exits); else empty
 };
 
 // The work real skipping executed (forward_hard_skip), in standard-mode FLOPs (2 per multiply-add, the matmuls
@@ -52,6 +55,10 @@ class GatePolicy : public torch::nn::Module {
   // for an ungated block. May append to out.soft_masks / out.accumulated.
   virtual torch::Tensor gate(int64_t layer, const torch::Tensor& h, ForwardOutput& out) = 0;
   virtual AttentionGate attention_gate() const { return AttentionGate::none; }
+  // Which random draw a stochastic policy (LayerDrop) uses for this forward: the trainer sets step x accumulation
+  // + micro-batch before each training forward, so the gates are a function of (seed, draw) and a resumed run
+  // draws exactly what the uninterrupted one would have, with no RNG state in the checkpoint.
+  int64_t draw = 0;
 };
 
 class TransformerImpl : public torch::nn::Module {
@@ -79,6 +86,15 @@ class TransformerImpl : public torch::nn::Module {
   bool skip_compute = false;
   // The work the latest forward_hard_skip (or forward with skip_compute) executed.
   SkipWork skip_work;
+  // Early exit (LayerSkip-style, the `layerdrop` variant): training forwards also compute logits after the blocks
+  // in exit_layers (0-based, each < n_layers - 1) with the model's own output norm and head (shared: no new
+  // weights); the objective is exit_weights[i] x CE(exit i) + exit_weights.back() x CE(final) (the trainer).
+  std::vector<int64_t> exit_layers;
+  std::vector<double> exit_weights;  // exit_layers.size() + 1 values summing to 1, or empty
+  // Evaluation at every exit depth (`eval --exits`): forward() fills exit_logits after every block but the last.
+  bool all_exits = false;
+  // 0: every block; d in 1..n_layers: forward() runs only the first d blocks and exits there (timing early exit).
+  int64_t depth = 0;
 
   // Re-initialises every weight: N(0, init_std) for linear and embedding weights, 0 for biases, 1 for norms.
   void init_weights();

@@ -166,6 +166,9 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
   TokenAnalysis ta(cfg.model.n_layers);
   double loss_sum = 0;
   int64_t batches = 0;
+  const bool all_exits_before = model->all_exits;
+  model->all_exits = opts.exits;
+  std::vector<torch::Tensor> exit_sums;  // per exit depth, fp64 on the device
   while (data.has_next_in_epoch() && (opts.max_batches == 0 || batches < opts.max_batches)) {
     auto b = data::to_device(data.next(), device);
     const auto& targets = b.targets;
@@ -178,6 +181,15 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
     auto ce = torch::nn::functional::cross_entropy(
         out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32), targets.reshape({-1}),
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));  // [B*T]
+    for (size_t i = 0; i < out.exit_logits.size(); ++i) {
+      const auto& lg = out.exit_logits[i];
+      auto e = torch::nn::functional::cross_entropy(lg.reshape({-1, lg.size(-1)}).to(torch::kFloat32),
+                                                    targets.reshape({-1}),
+                                                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .to(torch::kFloat64);
+      if (exit_sums.size() <= i) exit_sums.push_back(e);
+      else exit_sums[i] += e;
+    }
     loss_sum += ce.sum().item<double>();  // synchronises the device
     r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.tokens += static_cast<double>(targets.numel());
@@ -192,7 +204,12 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
     ++batches;
   }
   if (was_training) model->train();
+  model->all_exits = all_exits_before;
   r.loss = r.tokens > 0 ? loss_sum / r.tokens : 0.0;
+  if (opts.exits && r.tokens > 0) {
+    for (const auto& e : exit_sums) r.exit_loss.push_back(e.item<double>() / r.tokens);
+    r.exit_loss.push_back(r.loss);
+  }
   if (r.work.possible > 0) r.computed_fraction = static_cast<double>(r.work.computed) / r.work.possible;
   if (opts.token_analysis) r.token_analysis = ta.to_json();
   return r;

@@ -19,6 +19,7 @@ struct EvalOptions {
   bool hard_skip = false;
   bool token_analysis = false;             // skip depth vs loss (costs a host copy per batch)
   data::TokenLoader* labels = nullptr;     // difficulty class per token, windows aligned with the data
+  bool exits = false;                      // also the loss after every block (early exit through the shared head)
 };
 
 struct EvalResult {
@@ -29,6 +30,7 @@ struct EvalResult {
   SkipWork work;                 // hard skip: the FLOPs executed, summed over batches
   GateStatsAccumulator stats;
   boost::json::object token_analysis;  // empty unless requested
+  std::vector<double> exit_loss;       // opts.exits: mean CE exiting after block 1, 2, ..., L (the last = loss)
   explicit EvalResult(int64_t n_layers, double zero_eps) : stats(n_layers, zero_eps) {}
   boost::json::object to_json() const;
 };

@@ -174,7 +174,7 @@ void Run::train_step() {
   // residual-stream norms are a metric only: computed on the steps whose record is logged (every log_every)
   model_->record_residual_norms = step_ % tc_.log_every == 0;
   GateStatsAccumulator stats(mc_.n_layers, tc_.zero_eps);
-  torch::Tensor ce_acc, reg_acc;  // fp64 sums on the device
+  torch::Tensor ce_acc, reg_acc, exit_acc;  // fp64 sums on the device
   for (int64_t m = 0; m < accum_; ++m) {
     data::Batch b;
     {
@@ -182,23 +182,45 @@ void Run::train_step() {
       b = data::to_device(train_data_->next(), dev_);
     }
     ForwardOutput out;
-    torch::Tensor ce, reg;
+    torch::Tensor ce, reg, objective, exit_ce;
+    if (model_->gates) model_->gates->draw = step_ * accum_ + m;  // a stochastic policy's draw (LayerDrop)
     {
       prof::Range r("forward");
       AutocastScope autocast(precision_, dev_.type());  // closes (and clears the weight cache) before backward
       out = model_->forward(b.inputs);
-      ce = torch::nn::functional::cross_entropy(out.logits.reshape({-1, out.logits.size(-1)}).to(torch::kFloat32),
-                                                b.targets.reshape({-1}));
-      if (!out.gates.empty()) reg = controller_->loss(out.gates);
+      auto cross_entropy = [&](const torch::Tensor& logits) {
+        return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32),
+                                                    b.targets.reshape({-1}));
+      };
+      ce = cross_entropy(out.logits);
+      objective = ce;
+      if (!out.exit_logits.empty()) {  // early exits: LayerSkip's weighted sum; the recorded loss stays the final CE
+        const auto& w = model_->exit_weights;
+        objective = ce * w.back();
+        double exit_w = 0;
+        for (size_t i = 0; i < out.exit_logits.size(); ++i) {
+          auto ce_i = cross_entropy(out.exit_logits[i]);
+          objective = objective + ce_i * w[i];
+          exit_ce = exit_ce.defined() ? exit_ce + ce_i.detach() * w[i] : ce_i.detach() * w[i];
+          exit_w += w[i];
+        }
+        exit_ce = exit_w > 0 ? exit_ce / exit_w : exit_ce;  // the exits' weighted mean CE, a metric
+      }
+      // the controller steers learned gates only; a stochastic policy's gates (LayerDrop) are not its to steer
+      if (vspec_.gated && !out.gates.empty()) reg = controller_->loss(out.gates);
     }
     {
       prof::Range r("backward");
       prof::AdoptOtherThreads adopt;  // GPU: autograd's device thread opens the per-block backward ranges
-      ((reg.defined() ? ce + reg : ce) / static_cast<double>(accum_)).backward();
+      ((reg.defined() ? objective + reg : objective) / static_cast<double>(accum_)).backward();
     }
     prof::Range r("metrics");
     auto c = ce.detach().to(torch::kFloat64);
     ce_acc = ce_acc.defined() ? ce_acc + c : c;
+    if (exit_ce.defined()) {
+      auto e = exit_ce.to(torch::kFloat64);
+      exit_acc = exit_acc.defined() ? exit_acc + e : e;
+    }
     if (reg.defined()) {
       auto g = reg.detach().to(torch::kFloat64);
       reg_acc = reg_acc.defined() ? reg_acc + g : g;
@@ -207,7 +229,7 @@ void Run::train_step() {
   }
   {
     prof::Range r("optimizer");
-    if (stats.gated()) {  // from device statistics: queued, not read
+    if (vspec_.gated && stats.gated()) {  // from device statistics: queued, not read
       auto [mean, var] = stats.gate_mean_var_device();
       controller_->update({mean, var});
     }
@@ -215,12 +237,15 @@ void Run::train_step() {
     optim_->zero_grad();
   }
   queue_guard.reset();  // everything of this step is queued; now its one read
-  double ce_sum = 0, reg_sum = 0;
+  double ce_sum = 0, reg_sum = 0, exit_sum = 0;
   {
     prof::Range r("metrics");
-    auto host = (reg_acc.defined() ? torch::stack({ce_acc, reg_acc}) : ce_acc.view({1})).cpu();  // the one wait
+    auto zero = torch::zeros_like(ce_acc);
+    auto host = torch::stack({ce_acc, reg_acc.defined() ? reg_acc : zero, exit_acc.defined() ? exit_acc : zero})
+                    .cpu();  // the one wait
     ce_sum = host[0].item<double>();
-    reg_sum = reg_acc.defined() ? host[1].item<double>() : 0.0;
+    reg_sum = host[1].item<double>();
+    exit_sum = host[2].item<double>();
   }
   const double ce_mean = ce_sum / static_cast<double>(accum_);
   // Divergence is seen after this step's update was queued (checking before it would make the host wait for the
@@ -236,6 +261,11 @@ void Run::train_step() {
   flops_standard_ += estimate_flops(mc_, vspec_.gated, zf, FlopsMode::standard).training_per_token * tokens_per_step_;
   flops_reference_ += estimate_flops(mc_, vspec_.gated, zf, FlopsMode::reference).forward_per_sequence *
                       static_cast<double>(tc_.batch_size);
+  if (!model_->exit_layers.empty()) {  // the early-exit heads (layerdrop): one shared norm and head each
+    const auto n = static_cast<int64_t>(model_->exit_layers.size());
+    flops_standard_ += exit_heads_flops_per_token(mc_, n, FlopsMode::standard) * tokens_per_step_;
+    flops_reference_ += exit_heads_flops_per_token(mc_, n, FlopsMode::reference) * tokens_per_step_;
+  }
   train_seconds_ += dt;
   train_loss_.push_back(ce_mean);
   train_reg_.push_back(reg_sum / static_cast<double>(accum_));
@@ -247,6 +277,7 @@ void Run::train_step() {
                      {"reg_loss", train_reg_.back()}, {"lr", train_lr_.back()}, {"step_s", dt},
                      {"tokens", tokens_per_step_ * double(step_ + 1)}, {"train_flops", flops_standard_}};
     if (stats.gated()) rec["gates"] = last_train_stats_;
+    if (exit_acc.defined()) rec["exit_loss"] = exit_sum / static_cast<double>(accum_);
     auto cs = controller_->state();
     if (!cs.empty()) rec["controller"] = cs;
     metrics_->write(rec);

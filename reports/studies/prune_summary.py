@@ -4,21 +4,10 @@ unit), beside dense models of the pruned depth trained from scratch on the same 
 answers: which blocks are redundant in a trained model, and is pruning (without healing) better than training a
 smaller model? Usage: prune_summary.py OUT_DIR FIG2_RUNS_DIR  (writes OUT_DIR/summary.json and summary.md)."""
 import json
-import math
 import sys
 from pathlib import Path
 
-from scipy import stats
-
-
-def interval(xs):
-    n = len(xs)
-    m = sum(xs) / n
-    if n < 2:
-        return m, None, None
-    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
-    h = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-    return m, m - h, m + h
+from seed_stats import interval
 
 
 def main(out, fig2):
