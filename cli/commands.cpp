@@ -122,7 +122,7 @@ int cmd_data_embed(const std::string& source, const std::string& out) {
 }
 
 int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data_glob, const std::string& labels,
-             int64_t max_batches, int repeat) {
+             int64_t max_batches, int repeat, bool causal) {
   if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
   if (repeat < 0 || repeat > 1000) throw Error("--repeat: must be in 0..1000, got " + std::to_string(repeat));
   if (repeat > 0 && !hard_skip)
@@ -136,6 +136,11 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
                 ", its weights are not a trained model to evaluate (train it again, or evaluate another run)");
   const torch::Device dev = (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
   run.model->to(dev);
+  if (causal) {
+    if (!run.model->gates || !run.model->gates->has_causal_mode())
+      throw Error("--causal: variant " + cfg.variant.name + " has no causal routing mode (mod has: its predictor)");
+    run.model->gates->causal = true;
+  }
   const std::string glob = data_glob.empty() ? cfg.data.val : data_glob;
   data::TokenLoader loader(glob, "--data", cfg.model.vocab_size, cfg.train.micro_batch_size, cfg.model.max_seq_len);
   std::unique_ptr<data::TokenLoader> label_loader;
@@ -156,6 +161,7 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   o["run"] = run_dir;
   o["data"] = glob;
   o["mode"] = hard_skip ? "hard_skip" : "soft";
+  o["causal_routing"] = causal;
   if (repeat > 0) {
     // Repeated timings for the claims engine (claim 6): soft and hard forward passes over the same batches,
     // interleaved in this one process so that drift and load hit both alike; the pass above was the warm-up.
@@ -171,7 +177,8 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
     o["repeats"] = json::object{{"soft_s", soft_s}, {"hard_s", hard_s}, {"order", "soft, hard interleaved"},
                                 {"tokens", r.tokens}, {"max_batches", max_batches}};
   }
-  const std::string path = fs::join(run_dir, hard_skip ? "eval_hard_skip.json" : "eval_soft.json");
+  const std::string path =
+      fs::join(run_dir, std::string(hard_skip ? "eval_hard_skip" : "eval_soft") + (causal ? "_causal.json" : ".json"));
   write_file_atomic(path, pretty_json(o));
   std::cout << pretty_json(json::object{{"mode", o["mode"]}, {"loss", r.loss}, {"tokens", r.tokens},
                                         {"tokens_per_s", o["tokens_per_s"]}, {"computed_fraction", r.computed_fraction},
@@ -424,6 +431,9 @@ int run_cli(int argc, char** argv) {
   eval_cmd->add_option("--data", eval_data, "shard glob (default: the run's validation data)");
   eval_cmd->add_option("--labels", eval_labels, "per-token difficulty labels aligned with --data (synthetic data)");
   eval_cmd->add_option("--max-batches", max_batches, "stop after N batches (0: all)");
+  bool eval_causal = false;
+  eval_cmd->add_flag("--causal", eval_causal,
+                     "mod: route by the causal predictor instead of top-k over the sequence (eval_*_causal.json)");
   bool eval_exits = false;
   eval_cmd->add_flag("--exits", eval_exits,
                      "early exit: loss and measured time after every block (eval_exits.json; --repeat N timings)");
@@ -571,12 +581,13 @@ int run_cli(int argc, char** argv) {
     if (const int rc = run_data_command(); rc >= 0) return rc;
     if (*eval_cmd && eval_exits) {
       if (hard_skip) throw Error("--exits: not with --hard-skip (early exit runs every block of a shallower model)");
+      if (eval_causal) throw Error("--exits: not with --causal");
       if (!eval_labels.empty()) throw Error("--exits: not with --labels (it measures loss and time per depth only)");
       if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
       if (eval_repeat < 0 || eval_repeat > 1000) throw Error("--repeat: must be in 0..1000, got " + std::to_string(eval_repeat));
       return cmd_eval_exits(run_dir, eval_data, max_batches, eval_repeat);
     }
-    if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches, eval_repeat);
+    if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches, eval_repeat, eval_causal);
     if (*prune_cmd) {
       if (!prune_blocks.empty()) prune_method = "blocks";
       return cmd_prune(prune_run, prune_drop, prune_method, prune_blocks, eval_data, max_batches, prune_out);

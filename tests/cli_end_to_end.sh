@@ -65,6 +65,26 @@ assert f == sorted(f) and f[0] < f[-1], f
 print(f"ok layerdrop: exit losses {[round(x['loss'], 3) for x in e['depths']]}")
 PY
 
+# Mixture-of-Depths (issue 15's peers): top-k routing in training, validation also with the causal predictor
+"$bin" train --config configs/tiny.json "${small[@]}" --set variant.name=mod --set variant.options.capacity=0.25 \
+  --out "$tmp/run_mod" >/dev/null
+"$bin" eval --run "$tmp/run_mod" --causal --max-batches 2 >/dev/null
+"$bin" eval --run "$tmp/run_mod" --hard-skip --max-batches 2 >/dev/null
+python3 - "$tmp/run_mod" <<'PY'
+import json, sys
+d = sys.argv[1]
+r = json.load(open(f"{d}/run.json"))
+c, h = json.load(open(f"{d}/eval_soft_causal.json")), json.load(open(f"{d}/eval_hard_skip.json"))
+assert r["status"] == "completed" and "val_loss_causal" in r["final"], r["final"]
+zf = r["gates"]["val"]["zero_fraction"]
+assert zf[0] == 0 and abs(zf[1] - 0.75) < 1e-9 and zf[2] == 0 and abs(zf[3] - 0.75) < 1e-9, zf  # blocks 1, 3 routed
+assert c["causal_routing"] is True and h["causal_routing"] is False
+assert abs(h["computed_fraction"] - (2 + 2 * 0.25) / 4) < 1e-9, h["computed_fraction"]
+print(f"ok mod: val {r['final']['val_loss']:.4f} causal {r['final']['val_loss_causal']:.4f}")
+PY
+check_causal_dense=$("$bin" eval --run "$tmp/run_dense" --causal --max-batches 1 2>&1 || true)
+[[ "$check_causal_dense" == *"--causal: variant dense has no causal routing mode"* ]] || { echo "FAIL eval --causal on dense: $check_causal_dense"; exit 1; }
+
 # static pruning of the trained dense run (issue 15's peers): 2 of its 4 blocks dropped, the result a run of its own
 "$bin" prune --run "$tmp/run_dense" --drop 2 --method span --max-batches 2 --out "$tmp/pruned" >/dev/null
 "$bin" eval --run "$tmp/pruned" --max-batches 2 >/dev/null

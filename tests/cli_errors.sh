@@ -67,6 +67,8 @@ check eval_repeat_soft "--repeat: only with --hard-skip or --exits" eval --run "
 check eval_exits_hard "--exits: not with --hard-skip" eval --run "$tmp/nope" --exits --hard-skip
 check eval_exits_missing "nope/run.json" eval --run "$tmp/nope" --exits
 check layerdrop_p_max "variant.options.p_max: must be in" train --config configs/tiny.json "${small[@]}" --set variant.name=layerdrop --set variant.options.p_max=1.5
+check mod_capacity "variant.options.capacity: must be in (0, 1]" train --config configs/tiny.json "${small[@]}" --set variant.name=mod --set variant.options.capacity=0
+check mod_first "variant.options.first: must be in" train --config configs/tiny.json "${small[@]}" --set variant.name=mod --set variant.options.first=9
 check layerdrop_stride "variant.options.exit_stride: must be >= 1" train --config configs/tiny.json "${small[@]}" --set variant.name=layerdrop --set variant.options.exit_stride=0
 check eval_repeat_range "--repeat: must be in 0..1000" eval --run "$tmp/nope" --hard-skip --repeat -1
 check set_leading_dot "empty key in '.model.n_layers'" train --config configs/tiny.json "${small[@]}" --set .model.n_layers=3

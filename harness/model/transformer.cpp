@@ -80,7 +80,9 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
   for (int64_t l = 0; l < L; ++l) {
     prof::Range block_range("block", l);
     auto g = gate_of(l, h, out);
-    h = skip_compute ? skip_block(l, h, g, rope, mode, w) : blocks[l]->forward(h, rope, g, mode);
+    const auto scale = gates ? gates->output_scale(l) : torch::Tensor();
+    auto y = skip_compute ? skip_block(l, h, g, rope, mode, w) : blocks[l]->forward(h, rope, g, mode);
+    h = scale.defined() ? h + scale.unsqueeze(-1).to(h.scalar_type()) * (y - h) : y;
     mark_backward_boundary(h, l, /*close_previous=*/l + 1 < L);
     if (record_residual_norms) out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
     const bool exit_here = l + 1 < L && (all_exits || (train_exits && next_exit < exit_layers.size() &&

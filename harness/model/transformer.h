@@ -31,6 +31,8 @@ struct ForwardOutput {
   std::vector<torch::Tensor> exit_logits;     // early exits, [B, T, vocab] each, through the shared output norm
                                               // and head: after the blocks in exit_layers (training forwards),
                                               // or after every block but the last (all_exits); else empty
+  std::vector<torch::Tensor> aux_losses;      // scalar losses a policy adds to the training objective (MoD's
+                                              // causal predictor); the trainer sums them into the objective
 };
 
 // The work real skipping executed (forward_hard_skip), in standard-mode FLOPs (2 per multiply-add, the matmuls
@@ -55,6 +57,13 @@ class GatePolicy : public torch::nn::Module {
   // for an ungated block. May append to out.soft_masks / out.accumulated.
   virtual torch::Tensor gate(int64_t layer, const torch::Tensor& h, ForwardOutput& out) = 0;
   virtual AttentionGate attention_gate() const { return AttentionGate::none; }
+  // Per-token scale of block `layer`'s whole update, asked right after gate(): the block then outputs
+  // h + s * (block(h) - h) (Mixture-of-Depths' router weight on the block's output); undefined: block(h) as is.
+  virtual torch::Tensor output_scale(int64_t layer) { return {}; }
+  // Routers that choose from the whole sequence (MoD's top-k: not causal) decide from each token alone when set
+  // (MoD's causal predictor); has_causal_mode() says whether the policy has such a choice at all.
+  virtual bool has_causal_mode() const { return false; }
+  bool causal = false;
   // Which random draw a stochastic policy (LayerDrop) uses for this forward: the trainer sets step x accumulation
   // + micro-batch before each training forward, so the gates are a function of (seed, draw) and a resumed run
   // draws exactly what the uninterrupted one would have, with no RNG state in the checkpoint.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "harness/common/file_lock.h"
@@ -73,6 +74,7 @@ class Run {
   // ---- checkpointed ----
   int64_t step_ = 0;  // optimizer steps done
   std::vector<double> train_loss_, train_reg_, train_lr_, step_s_, val_loss_;
+  std::optional<double> val_loss_causal_;  // the latest validation with a policy's causal mode (mod), if it has one
   std::vector<int64_t> val_steps_;
   double flops_standard_ = 0, flops_reference_ = 0, train_seconds_ = 0, val_seconds_ = 0, prior_elapsed_ = 0;
   boost::json::object last_train_stats_;

@@ -120,6 +120,7 @@ json::object Run::report() {
                                  {"fused_cpu_kernels", dev_.is_cpu() && fused::enabled() && precision_ == Precision::fp32}}},
   };
   if (!failure_.empty()) report["failure"] = failure_;
+  if (val_loss_causal_) report["final"].as_object()["val_loss_causal"] = *val_loss_causal_;  // mod: causal routing
   return report;
 }
 

@@ -92,7 +92,7 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
     require_memory_fits(mc_, tc_.micro_batch_size, host_memory_bytes(), "model");
   torch::manual_seed(tc_.seed);
   model_ = vspec_.build(mc_, vopts_);  // throws Error for configs the variant refuses (odd L, ...)
-  model_->skip_compute = tc_.skip_compute;
+  model_->skip_compute = model_->skip_compute || tc_.skip_compute;  // a variant may always skip for real (mod)
   model_->to(dev_);
   model_->train();
   controller_ = cspec_.build(mc_.n_layers, copts_);
@@ -206,6 +206,7 @@ void Run::train_step() {
         }
         exit_ce = exit_w > 0 ? exit_ce / exit_w : exit_ce;  // the exits' weighted mean CE, a metric
       }
+      for (const auto& a : out.aux_losses) objective = objective + a;  // a policy's own losses (MoD's predictor)
       // the controller steers learned gates only; a stochastic policy's gates (LayerDrop) are not its to steer
       if (vspec_.gated && !out.gates.empty()) reg = controller_->loss(out.gates);
     }
@@ -302,6 +303,18 @@ void Run::validate(bool final) {
   val_loss_.push_back(last_val_.loss);
   json::object rec{{"kind", "val"}, {"step", step_}, {"val_loss", last_val_.loss}, {"gates", last_val_.stats.to_json()}};
   if (final && !last_val_.token_analysis.empty()) rec["which_tokens_skip"] = last_val_.token_analysis;
+  if (model_->gates && model_->gates->has_causal_mode()) {
+    // routers that choose from the whole sequence (MoD's top-k) see the future: also validate with each token
+    // deciding alone (the causal predictor), the way the model would run autoregressively
+    EvalOptions causal;
+    causal.max_batches = tc_.val_max_batches;
+    model_->gates->causal = true;
+    const auto rc = evaluate(model_, *val_data_, cfg_, dev_, causal);
+    model_->gates->causal = false;
+    val_loss_causal_ = rc.loss;
+    rec["val_loss_causal"] = rc.loss;
+    rec["gates_causal"] = rc.stats.to_json();
+  }
   if (metrics_) metrics_->write(rec);
   progress_.validation(step_, last_val_.loss);
 }
