@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from scipy import stats as st  # noqa: E402
 
 from report_lib import simulate as S  # noqa: E402
-from report_lib.claims import LOSS_MARGIN  # noqa: E402
+from report_lib.claims import LOSS_MARGIN, evaluate_peers  # noqa: E402
+from report_lib.suite import aggregate, summarize_run  # noqa: E402
 from report_lib.frontier import Frontier, fit_power_law, isotonic_decreasing, multiplier  # noqa: E402
 from report_lib.stats import (INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Estimate, difference_verdict,  # noqa: E402
                               jackknife, null_gain_verdict, one_sample, seeds_needed, t_quantile, threshold_verdict,
@@ -157,6 +158,47 @@ class Frontiers(unittest.TestCase):
         self.assertGreater(hi, 1.0)
         self.assertAlmostEqual(d["multiplier"]["value"], 1.0, delta=0.1)
         self.assertEqual(d["frontier_kind"], "power_law")
+
+
+class Peers(unittest.TestCase):
+    """The peers' rows (claims.evaluate_peers): a peer configuration planted below or above the dense frontier, on
+    estimated FLOPs and on measured time (dense and peer timings proportional to their FLOPs), and without
+    timings (not applicable); a forced_skip benchmark configuration is not a peer."""
+
+    def suite(self, gain, timings=True, seeds=6, rng=None):
+        rng = rng or random.Random(3)
+        runs = []
+
+        def timed(L, loss, name, variant, s):
+            c = S.C_FIXED + L * S.C_BLOCK
+            t = [4096 * c * 1e-12 * (1 + 0.002 * rng.random()) for _ in range(5)] if timings else None
+            return S.make_run(name, s, L, variant, loss, timings=(t, t) if t else None)
+        for L in (2, 4, 6, 8):
+            runs += [timed(L, S.true_frontier(S.C_FIXED + L * S.C_BLOCK) + rng.gauss(0, 0.01), f"dense-L{L}",
+                           "dense", s) for s in range(seeds)]
+        truth = S.true_frontier(S.C_FIXED + 5 * S.C_BLOCK)
+        runs += [timed(5, truth - gain + rng.gauss(0, 0.01), "mod-c", "mod", s) for s in range(seeds)]
+        runs += [timed(5, truth, "forced-s", "forced_skip", s) for s in range(seeds)]
+        summaries = [summarize_run(r) for r in runs]
+        return evaluate_peers(summaries, aggregate(summaries), runs)
+
+    def test_a_planted_gain_beats_dense_on_both_bases_and_a_loss_does_not(self):
+        rows = self.suite(0.15)
+        self.assertEqual({r["configuration"] for r in rows}, {"mod-c"})  # forced_skip is a benchmark, not a peer
+        self.assertEqual([r["basis"] for r in rows], ["estimated FLOPs", "measured time"])
+        for r in rows:
+            self.assertEqual(r["answer"], "beats dense", r)
+            self.assertAlmostEqual(r["gain"], 0.15, delta=0.03)
+            self.assertGreater(r["multiplier"]["value"], 1.0)
+        for r in self.suite(-0.15):
+            self.assertEqual(r["answer"], "does not beat dense by the margin", r)
+            self.assertLess(r["multiplier"]["value"] or 0.0, 1.0)
+
+    def test_without_timings_the_time_basis_is_not_applicable(self):
+        rows = self.suite(0.15, timings=False)
+        self.assertEqual(rows[0]["answer"], "beats dense")
+        self.assertEqual(rows[1]["verdict"], "not applicable")
+        self.assertIn("no eval --hard-skip --repeat timings", rows[1]["text"])
 
 
 def verdict(cid, seed=1, **kw):

@@ -429,10 +429,11 @@ def claim_key_attention(cx):
 # ------------------------------------------------------------------------------------------------ claim 5
 
 
-def dense_frontiers(groups, mode="standard"):
+def dense_frontiers(groups, mode="standard", key=None):
     """{context: [points sorted by FLOPs]} over dense-role configurations with a completed seed; context is
-    (norm, dim). Each point: name, n_layers, flops (mean), loss stats."""
-    key = "inference_flops_" + mode
+    (norm, dim). Each point: name, n_layers, flops (mean), loss stats. `key`: another cost statistic for the x axis
+    (e.g. inference_us_per_token; the points still call it "flops")."""
+    key = key or "inference_flops_" + mode
     out = {}
     for g in groups:
         if g["role"] != "dense" or g["n_completed"] == 0:
@@ -478,8 +479,8 @@ def frontier_band(cx, pts, c_lo, c_hi):
     return out
 
 
-def _gated_vs_frontier(cx, g, pts, alpha):
-    c_g = g["stats"]["inference_flops_standard"]["mean"]
+def _gated_vs_frontier(cx, g, pts, alpha, key="inference_flops_standard", unit="FLOP"):
+    c_g = g["stats"][key]["mean"]
     make = _frontier_fn(pts)
     samples = {p["name"]: _losses(cx, p["name"]) for p in pts}
     samples[g["name"]] = _losses(cx, g["name"])
@@ -501,11 +502,11 @@ def _gated_vs_frontier(cx, g, pts, alpha):
     d = {"configuration": g["name"], "flops_per_token": c_g, "val_loss": g["stats"]["val_loss"]["mean"],
          "context": {"norm": g["norm"], "dim": g["dim"]}, "frontier_kind": front.kind if front else None}
     if est.value is None:
-        rng = f"[{si(pts[0]['flops'], 'FLOP')}, {si(pts[-1]['flops'], 'FLOP')}]"
+        rng = f"[{si(pts[0]['flops'], unit)}, {si(pts[-1]['flops'], unit)}]"
         d.update(verdict=INCONCLUSIVE, estimate=None, reason="outside the dense range of the piecewise-linear frontier",
                  decide="Add a dense depth whose FLOPs bracket the gated configuration's, or >= 4 depths for a "
                         "power-law fit.",
-                 text=f"{g['name']}: {si(c_g, 'FLOP')}/token is outside the dense range {rng}")
+                 text=f"{g['name']}: {si(c_g, unit)}/token is outside the dense range {rng}")
         return d
     v, why = null_gain_verdict(est, LOSS_MARGIN, alpha)
     d.update(_test_row(est, v, why, LOSS_MARGIN, alpha=alpha))
@@ -523,7 +524,7 @@ def _gated_vs_frontier(cx, g, pts, alpha):
             f"compute multiplier {mult['value']:.2f}" + (f" [{mult['ci'][0]:.2f}, {mult['ci'][1]:.2f}]"
                                                           if mult["ci"] else " (no interval)")
             + (" (extrapolated)" if mult.get("extrapolated") else ""))
-    d["text"] = (f"{g['name']}: {si(c_g, 'FLOP')}/token, gain over the {front.kind.replace('_', '-')} frontier "
+    d["text"] = (f"{g['name']}: {si(c_g, unit)}/token, gain over the {front.kind.replace('_', '-')} frontier "
                  f"{_ci(est, 4, alpha)} nats, {mtxt}: {why}")
     return d
 
@@ -727,6 +728,44 @@ def claim_wallclock(cx):
                 {"hard_skip": timed, "training": train, "basis": basis}, head,
                 extra_thresholds={"ratio_min": WALLCLOCK_RATIO_MIN, "min_estimated_saving": MIN_ESTIMATED_SAVING,
                                   "min_repeats": MIN_REPEATS, "basis": basis}, notes=notes)
+
+
+PEER_BASES = (("estimated FLOPs", "inference_flops_standard", "FLOP"),
+              ("measured time", "inference_us_per_token", "µs"))
+
+
+def evaluate_peers(summaries, groups, runs):
+    """The peers' question, not a claim of the paper: does each peer method's configuration (role "peer": layerdrop,
+    mod, ...) beat dense models of its norm and width, at equal estimated inference FLOPs and at equal measured
+    inference time per token (eval --hard-skip --repeat; the dense frontier drawn through the dense runs' own
+    measured times)? Each row is claim 5's test: gain = dense frontier at the peer's cost − its val loss, a
+    jackknife t-interval over seeds, margin LOSS_MARGIN, Bonferroni over the rows of one basis."""
+    cx = Context(summaries, groups, runs)
+    peers = [g for g in groups if g["role"] == "peer" and g["n_completed"] > 0
+             and g["stats"]["val_loss"]["mean"] is not None]
+    rows = []
+    for basis, key, unit in PEER_BASES:
+        fronts = dense_frontiers(groups, key=key)
+        cands = [g for g in peers if (g["stats"].get(key) or {}).get("mean")]
+        alpha = per_test_alpha(len(cands))
+        for g in peers:
+            base = {"configuration": g["name"], "variant": g["variant"], "basis": basis, "cost_key": key}
+            pts = fronts.get((g["norm"], g["dim"]), [])
+            if g not in cands:
+                rows.append({**base, "verdict": NOT_APPLICABLE, "estimate": None,
+                             "text": f"{g['name']}: no {basis} (" + ("no eval --hard-skip --repeat timings)"
+                                                                     if "us" in key else "no estimate)")})
+            elif len({p["flops"] for p in pts}) < 2:
+                rows.append({**base, "verdict": NOT_APPLICABLE, "estimate": None,
+                             "text": f"{g['name']}: fewer than 2 dense depths with {basis} (norm={g['norm']}, "
+                                     f"dim={g['dim']})"})
+            else:
+                d = {**base, **_gated_vs_frontier(cx, g, pts, alpha, key, unit)}
+                # claim 5's null ("no gain of the margin or more") read as the peers' question
+                d["answer"] = {SUPPORTED: "does not beat dense by the margin", NOT_SUPPORTED: "beats dense",
+                               INCONCLUSIVE: "inconclusive"}[d["verdict"]]
+                rows.append(d)
+    return rows
 
 
 def evaluate_claims(summaries, groups, runs):

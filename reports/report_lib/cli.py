@@ -31,7 +31,7 @@ def _matplotlib_config():
 
 
 def build(suite_dir, quiet=False):
-    from .claims import evaluate_claims
+    from .claims import evaluate_claims, evaluate_peers
     from .suite import aggregate, load_run, load_suite, provenance, summarize_run
 
     suite = load_suite(suite_dir)
@@ -40,6 +40,7 @@ def build(suite_dir, quiet=False):
     summaries = [summarize_run(r) for r in runs]
     groups = aggregate(summaries)
     claims = evaluate_claims(summaries, groups, runs)
+    peers = evaluate_peers(summaries, groups, runs)
 
     _matplotlib_config()
     from .figures import make_figures
@@ -80,6 +81,7 @@ def build(suite_dir, quiet=False):
         "runs": summaries,
         "groups": groups,
         "claims": claims,
+        "peers": peers,
         "figures": figs,
         "notes": notes,
     }

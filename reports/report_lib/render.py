@@ -296,6 +296,31 @@ def figures_html(figs, suite_dir):
     return "".join(out)
 
 
+PEER_COLS = ["configuration", "variant", "basis", "cost/token", "val loss", "gain over dense [CI]",
+             "compute multiplier [CI]", "beats dense?"]
+PEER_INTRO = ("Each peer method's configuration against the dense frontier of its norm and width (not a claim of "
+              "the paper; claim 5's test): gain = the dense frontier's val loss at the peer's cost − the peer's "
+              "(positive: better than dense), jackknife t-interval over seeds, margin 0.02 nats, Bonferroni over "
+              "the rows of one basis; on estimated inference FLOPs and on measured inference time per token "
+              "(real skipping, eval --hard-skip --repeat, the dense frontier through the dense runs' own times). "
+              "The multiplier is the dense cost for the same loss over the peer's (below 1: dense is cheaper).")
+
+
+def peer_row(d):
+    cost = d.get("flops_per_token")
+    unit = "µs" if "us_per_token" in d.get("cost_key", "") else "FLOP"
+    est = d.get("estimate") or {}
+    ci = est.get("ci")
+    gain = "–" if est.get("value") is None else (f"{est['value']:+.4f}" + (
+        f" [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else " (no interval)"))
+    m = d.get("multiplier") or {}
+    mult = "–" if m.get("value") is None else (f"{m['value']:.2f}" + (
+        f" [{m['ci'][0]:.2f}, {m['ci'][1]:.2f}]" if m.get("ci") else ""))
+    return [d["configuration"], d["variant"], d["basis"], "–" if cost is None else si(cost, unit),
+            fx(d.get("val_loss")), gain, mult,
+            d.get("answer", d["verdict"]) + (f" ({d['reason']})" if d.get("reason") else "")]
+
+
 def render_html(rep, suite_dir):
     s = rep["suite"]
     kv = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in suite_rows(rep))
@@ -313,7 +338,7 @@ def render_html(rep, suite_dir):
         f"<title>skipbench report: {html.escape(s['name'])}</title><style>{CSS}</style></head><body><main>",
         f"<h1>skipbench report: {html.escape(s['name'])}</h1>",
         f'<p class="lead">{html.escape(s.get("description") or "")}</p>',
-        '<nav><a href="#summary">Summary</a><a href="#claims">Claims</a><a href="#figures">Figures</a>'
+        '<nav><a href="#summary">Summary</a><a href="#claims">Claims</a>' + ('<a href="#peers">Peers</a>' if rep.get("peers") else "") + '<a href="#figures">Figures</a>'
         '<a href="#configurations">Configurations</a><a href="#runs">Runs</a><a href="#notes">Notes</a></nav>',
         '<h2 id="summary">Suite</h2>', warn, f'<div class="tw"><table class="kv">{kv}</table></div>',
         f'<h3>Claims at a glance</h3><div class="tw"><table class="glance">{verdicts}</table></div>',
@@ -324,6 +349,8 @@ def render_html(rep, suite_dir):
         "α/k = 0.05/k (Bonferroni), so its interval is wider than 95%. Only completed runs enter a statistic (a "
         "diverged run counts as evidence of instability for claim 3). How these verdicts err on simulated suites: "
         "<code>skipbench claims calibrate</code>.</p>", claims_html(rep["claims"]),
+        ('<h2 id="peers">Peers against the dense frontier</h2><p>' + html.escape(PEER_INTRO) + "</p>" +
+         _table(PEER_COLS, [peer_row(d) for d in rep["peers"]], {3, 4, 5, 6})) if rep.get("peers") else "",
         '<h2 id="figures">Figures</h2>',
         "<p>Only completed runs are drawn. Points: mean over a configuration's completed seeds; error bars: ±1 "
         "sample std (none with one seed).</p>", figures_html(rep["figures"], suite_dir),
@@ -385,6 +412,9 @@ def render_md(rep):
         rows.append([f"**{c['id']}. {c['claim']}** — _{c['paper_statement']}_", c["test"], est, margin, n, ev, v])
     L += [_md_table(["claim (paper)", "test", "estimate [CI]", "margin", "n", "evidence in this suite", "verdict"],
                     rows), ""]
+    if rep.get("peers"):
+        L += ["## Peers against the dense frontier", "", PEER_INTRO, "",
+              _md_table(PEER_COLS, [peer_row(d) for d in rep["peers"]]), ""]
     L += ["## Figures", "",
           "Only completed runs are drawn; points are means over a configuration's completed seeds, error bars ±1 "
           "sample std.", ""]

@@ -4,7 +4,8 @@ per-run summaries, the per-configuration aggregates over seeds, and the provenan
 Vocabulary: a *configuration* is every run of the suite that shares a run name (the same settings with different
 seeds; run directories are runs/<name>/seed<k>); its aggregate is what report.json calls a group entry and carries
 the suite's group label too. Roles: "dense" (variant dense, or skip_middle with zero_init_masks true, whose gates
-stay 1), "gated" (skip_middle with learned gates), "other" (any other variant, e.g. forced_skip).
+stay 1), "gated" (skip_middle with learned gates), "other" (forced_skip, a benchmark fixture), "peer" (any other
+variant: the peer methods, layerdrop, mod, ..., compared with the dense frontier in report.json's "peers").
 """
 import json
 import os
@@ -265,8 +266,10 @@ def _attributes(entry, report, run_config=None):
         role = "dense"
     elif variant == "skip_middle":
         role = "gated"
+    elif variant == "forced_skip":
+        role = "other"  # a benchmark fixture, not a method
     else:
-        role = "other"
+        role = "peer"  # layerdrop, mod, ...: the report's "Peers against the dense frontier" rows
     return {
         "variant": variant, "variant_options": vopts, "gated": gated, "zero_init_masks": zero_init,
         "attention_gate": attention_gate, "controller": controller, "controller_options": copts,
