@@ -77,9 +77,11 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
   const int64_t L = depth > 0 ? depth : cfg.n_layers;
   const bool train_exits = is_training() && !exit_layers.empty();
   size_t next_exit = 0;
+  std::vector<bool> gated(L, false);
   for (int64_t l = 0; l < L; ++l) {
     prof::Range block_range("block", l);
     auto g = gate_of(l, h, out);
+    gated[l] = g.defined();
     const auto scale = gates ? gates->output_scale(l) : torch::Tensor();
     auto y = skip_compute ? skip_block(l, h, g, rope, mode, w) : blocks[l]->forward(h, rope, g, mode);
     h = scale.defined() ? h + scale.unsqueeze(-1).to(h.scalar_type()) * (y - h) : y;
@@ -94,6 +96,15 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
     }
   }
   if (skip_compute) skip_work = w;
+  if (!out.gates.empty() && static_cast<int64_t>(out.gates.size()) < L) {
+    // a policy that gates some blocks only: the ungated ones computed every token, recorded as gates of 1 so
+    // that out.gates[l] is block l's (gate metrics and the FLOPs estimate are per block)
+    std::vector<torch::Tensor> all;
+    size_t k = 0;
+    const auto ones = torch::ones({tokens.size(0), tokens.size(1)}, h.options().dtype(torch::kFloat32));
+    for (int64_t l = 0; l < L; ++l) all.push_back(gated[l] ? out.gates[k++] : ones);
+    out.gates = std::move(all);
+  }
   out.logits = output(output_norm(h));
   return out;
 }

@@ -25,7 +25,8 @@ struct ForwardOutput {
   torch::Tensor logits;                       // [B, T, vocab]
   std::vector<torch::Tensor> soft_masks;      // s_l, first-half layers (skip-middle); empty when dense
   std::vector<torch::Tensor> accumulated;     // S_l = s_0 + ... + s_l, first-half layers
-  std::vector<torch::Tensor> gates;           // g_l for every layer (L of them); empty when dense
+  std::vector<torch::Tensor> gates;           // g_l for every layer (L of them; a block the policy left ungated
+                                              // is recorded as ones); empty when dense or no block was gated
   std::vector<torch::Tensor> residual_norms;  // L2 norm of the residual after each block, detached; empty
                                               // unless the model's record_residual_norms is set
   std::vector<torch::Tensor> exit_logits;     // early exits, [B, T, vocab] each, through the shared output norm
