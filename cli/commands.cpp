@@ -6,6 +6,10 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <boost/json.hpp>
+#include <signal.h>
+
+#include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -72,13 +76,33 @@ int run_python_helper(const std::string& script_rel, const std::vector<std::stri
 
 int render_report(const std::string& dir) { return run_python_helper("reports/render_report.py", {dir}); }
 
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop_signal(int) { g_stop = 1; }
+}  // namespace
+
+// Exit code of a run stopped by a signal after checkpointing (EX_TEMPFAIL: the same command resumes it).
+constexpr int kExitStopped = 75;
+
 int cmd_train(const std::string& config, const std::vector<std::string>& sets, const std::string& out, int threads) {
   if (out.empty()) throw Error("--out: must not be empty (the run directory: run.json, metrics, checkpoints)");
   Config cfg = load_config(config, sets);
   if (threads > 0) torch::set_num_threads(threads);  // a runtime choice (suites pass cores / jobs), not config
   TrainOptions opts;
   opts.progress = &std::cerr;
+  // SIGTERM (Slurm preemption, a suite stopping), SIGINT (Ctrl-C), SIGUSR1 (sbatch --signal before the time
+  // limit): finish the step in progress, checkpoint, exit 75; the same command resumes bit-identically
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
+  opts.stop_flag = &g_stop;
   auto r = train(cfg, out, opts);
+  if (r.status == "stopped") {
+    std::cerr << "skipbench train: stopped by a signal after step " << r.train_loss.size()
+              << ", checkpointed in " << out << "/checkpoint; run the same command to resume\n";
+    return kExitStopped;
+  }
   std::cout << "run report: " << r.report_path << "\n";
   std::cout << "metrics:    " << out << "/metrics.jsonl\n";
   if (!r.val_loss.empty()) std::cout << "final val_loss: " << r.val_loss.back() << "\n";
@@ -319,11 +343,22 @@ int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& metho
   return 0;
 }
 
-int cmd_suite_run(const std::string& file, const std::string& out, int jobs, bool retry, bool report) {
+std::string absolute_path(const std::string& p) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf)) return buf;
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  return std::string(::getcwd(cwd, sizeof cwd) ? cwd : ".") + "/" + p;
+}
+
+int cmd_suite_run(const std::string& file, const std::string& out, int jobs, bool retry, bool report, int64_t task) {
+  if (task < -1) throw Error("--task: must be >= 0 (an index in the suite's runs, slurm/tasks.tsv), got " + std::to_string(task));
   Suite suite = load_suite(file);  // validates every run before anything starts
-  const int left = run_suite(suite, out, {jobs, retry, self_exe()});
+  SuiteRunOptions so{jobs, retry, self_exe()};
+  so.task = task;
+  const int left = run_suite(suite, out, so);
   int rc = 0;
-  if (report) {
+  if (report && task < 0) {
     rc = render_report(out);
     if (rc == 0) std::cout << "report: " << out << "/report.html (also report.md, report.json, figures/)\n";
   }
@@ -332,6 +367,20 @@ int cmd_suite_run(const std::string& file, const std::string& out, int jobs, boo
     return 1;
   }
   return rc;
+}
+
+// skipbench suite slurm: the suite as sbatch job arrays (harness/suite/suite_slurm.cpp); trains nothing here.
+int cmd_suite_slurm(const std::string& file, const std::string& out, SlurmOptions o) {
+  Suite suite = load_suite(file);
+  o.self_exe = self_exe();
+  o.suite_file = absolute_path(file);
+  const auto paths = write_slurm_arrays(suite, absolute_path(out), o);
+  std::cout << "skipbench suite slurm: " << suite.runs.size() << " (run, seed) tasks in " << paths.size()
+            << " job array(s) under " << out << "/slurm/ (tasks.tsv lists them)\n"
+            << "submit:  bash " << out << "/slurm/submit.sh\n"
+            << "follow:  skipbench suite status " << out << "\n"
+            << "report:  skipbench report " << out << "   (when every task is done)\n";
+  return 0;
 }
 
 int cmd_suite_status(const std::string& dir) {
@@ -479,6 +528,22 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   suite_run_cmd->add_flag("--retry-failed", retry_failed, "run again the runs that failed earlier");
   suite_run_cmd->add_flag("--no-report", no_report, "do not render the report at the end");
+  int64_t suite_task = -1;
+  suite_run_cmd->add_option("--task", suite_task, "only the (run, seed) with this index (a Slurm array task; no report)");
+  auto* suite_slurm_cmd = suite_cmd->add_subcommand("slurm", "write sbatch job arrays, one task per (run, seed)");
+  SlurmOptions slurm;
+  std::string slurm_file, slurm_out;
+  suite_slurm_cmd->add_option("file", slurm_file, "suite JSON (ablations/*.json)")->required();
+  suite_slurm_cmd->add_option("--out", slurm_out, "suite output directory (on a file system every node sees)")->required();
+  suite_slurm_cmd->add_option("--partition", slurm.partition, "sbatch --partition");
+  suite_slurm_cmd->add_option("--account", slurm.account, "sbatch --account");
+  suite_slurm_cmd->add_option("--time", slurm.time, "sbatch --time per task (e.g. 02:00:00)");
+  suite_slurm_cmd->add_option("--gpus-per-run", slurm.gpus_per_run, "GPUs per task (0 or 1)");
+  suite_slurm_cmd->add_option("--cpus-per-task", slurm.cpus_per_task, "CPUs per task (OMP_NUM_THREADS)");
+  suite_slurm_cmd->add_option("--max-concurrent", slurm.max_concurrent, "tasks running at once (%M; 0: no limit)");
+  suite_slurm_cmd->add_option("--array-chunk", slurm.array_chunk, "tasks per job array (below MaxArraySize)");
+  suite_slurm_cmd->add_option("--signal-seconds", slurm.signal_seconds,
+                              "USR1 this long before the time limit: checkpoint and requeue");
   auto* suite_status_cmd = suite_cmd->add_subcommand("status", "list done / running / failed / pending runs");
   suite_status_cmd->add_option("dir", suite_out, "suite output directory")->required();
   auto* report_cmd = app.add_subcommand("report", "render DIR/report.{json,html,md} and figures for a suite directory");
@@ -552,7 +617,8 @@ int run_cli(int argc, char** argv) {
   try {
     configure_host_allocator();  // before the first large tensor (harness/common/host_memory.h)
     if (*train_cmd) return cmd_train(config, sets, out, threads);
-    if (*suite_run_cmd) return cmd_suite_run(suite_file, suite_out, jobs, retry_failed, !no_report);
+    if (*suite_run_cmd) return cmd_suite_run(suite_file, suite_out, jobs, retry_failed, !no_report, suite_task);
+    if (*suite_slurm_cmd) return cmd_suite_slurm(slurm_file, slurm_out, slurm);
     if (*suite_status_cmd) return cmd_suite_status(suite_out);
     if (*report_cmd) return render_report(report_dir);
     if (*profile_cmd) {

@@ -91,20 +91,31 @@ void refuse_changed_suite(const std::string& spec_path, const std::string& out, 
 
 }  // namespace
 
-int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions& opts) {
+void prepare_suite_dir(const Suite& suite, const std::string& out) {
   fs::make_dirs(out);
   const std::string spec_path = fs::join(out, "suite.json");
   const json::object spec = suite.to_json();
   if (fs::exists(spec_path)) refuse_changed_suite(spec_path, out, spec, suite);
   write_file_atomic(spec_path, pretty_json(spec));
+  for (const auto& r : suite.runs) {
+    const std::string dir = fs::join(out, r.dir);
+    fs::make_dirs(dir);
+    write_file_atomic(fs::join(dir, "config.json"), pretty_json(r.config));
+  }
+}
+
+int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions& opts) {
+  if (opts.task >= static_cast<int64_t>(suite.runs.size()))
+    throw Error("--task " + std::to_string(opts.task) + ": the suite has " + std::to_string(suite.runs.size()) +
+                " (run, seed) tasks, 0.." + std::to_string(static_cast<int64_t>(suite.runs.size()) - 1));
+  prepare_suite_dir(suite, out);
 
   // what is left to do
   std::vector<const SuiteRun*> todo;
   int done = 0, failed = 0;
   for (const auto& r : suite.runs) {
+    if (opts.task >= 0 && &r - suite.runs.data() != opts.task) continue;
     const std::string dir = fs::join(out, r.dir);
-    fs::make_dirs(dir);
-    write_file_atomic(fs::join(dir, "config.json"), pretty_json(r.config));
     if (fs::exists(fs::join(dir, "run.json"))) {
       if (const auto damage = damaged_record(fs::join(dir, "run.json"))) {  // not done: a truncated file once was
         std::cerr << "  FAILED " << r.name << " seed " << r.seed << ": " << *damage << "; remove " << dir
@@ -120,7 +131,8 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
       todo.push_back(&r);
     }
   }
-  std::cerr << "skipbench suite " << suite.name << ": " << suite.runs.size() << " runs, " << done << " done, "
+  std::cerr << "skipbench suite " << suite.name << ": " << (opts.task >= 0 ? "task " + std::to_string(opts.task) + " of " : std::string())
+            << suite.runs.size() << " runs, " << done << " done, "
             << failed << " failed earlier" << (failed && !opts.retry_failed ? " (--retry-failed to retry)" : "")
             << ", " << todo.size() << " to run, " << opts.jobs << " at a time -> " << out << "\n";
 
@@ -169,10 +181,17 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
     running[pid] = r;
     std::cerr << "  start  " << r->name << " seed " << r->seed << "  (log: " << log << ")\n";
   };
+  bool forwarded = false;
   while ((next < todo.size() || !running.empty())) {
     while (!g_interrupted && next < todo.size() && static_cast<int>(running.size()) < std::max(1, opts.jobs))
       launch(todo[next++]);
     if (running.empty()) break;
+    if (g_interrupted && !forwarded) {
+      // stop the trainers too: each checkpoints after its step in progress and exits 75 (resumable); a Ctrl-C
+      // in a terminal reached them already, a SIGTERM to the suite alone (Slurm) did not
+      for (const auto& [p, r] : running) ::kill(p, SIGTERM);
+      forwarded = true;
+    }
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, 0);
     if (pid < 0) {
@@ -189,7 +208,8 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
       std::cerr << "  done   " << r->name << " seed " << r->seed << " [" << finished << "/" << total << "]\n";
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && fs::exists(fs::join(dir, "run.json"))) {
       std::cerr << "  FAILED " << r->name << " seed " << r->seed << ": diverged (see run.json)\n";
-    } else if (g_interrupted) {
+    } else if (g_interrupted || (WIFEXITED(status) && WEXITSTATUS(status) == 75)) {
+      // 75: the trainer was stopped by a signal and checkpointed after its step in progress
       std::cerr << "  stopped " << r->name << " seed " << r->seed << " (resumes from its last checkpoint)\n";
     } else if (fs::exists(fs::join(dir, "run.json"))) {
       // killed after it had written its record (run.json is written atomically, last): the run is done; a
@@ -210,7 +230,9 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   int left = 0;
-  for (const auto& s : suite_status(out)) left += s.state != "done";
+  const auto states = suite_status(out);
+  for (size_t i = 0; i < states.size(); ++i)
+    if (opts.task < 0 || static_cast<int64_t>(i) == opts.task) left += states[i].state != "done";
   if (g_interrupted) {
     std::cerr << "skipbench suite: interrupted; run the same command again to resume\n";
     g_interrupted = 0;

@@ -3,6 +3,7 @@
 // with a checkpoint resumes from it; a run that crashed gets failed.json (reason, exit code) and the suite goes on.
 // Ctrl-C stops the suite without marking the interrupted runs failed; the same command picks up where it stopped.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,29 @@ struct SuiteRunOptions {
   int jobs = 1;
   bool retry_failed = false;
   std::string self_exe;  // the skipbench binary to run `train` with
+  int64_t task = -1;     // >= 0: only the (run, seed) with this index in suite.json's runs (a Slurm array task)
 };
 
-// Returns the number of runs that are not done (0: the suite is complete).
+// Returns the number of runs that are not done (0: the suite is complete); with opts.task, 0 or 1 for that run.
+// A trainer that exits 75 (stopped by a signal, checkpointed) stays pending; SIGTERM / SIGINT to the suite stops
+// its trainers the same way.
 int run_suite(const Suite& suite, const std::string& out_dir, const SuiteRunOptions& opts);
+
+// Creates out_dir with suite.json and each run's directory and config.json (what run_suite starts with), refusing
+// a directory that holds a different suite; trains nothing.
+void prepare_suite_dir(const Suite& suite, const std::string& out_dir);
+
+// `skipbench suite slurm`: sbatch job arrays, one task per (run, seed), each running `suite run FILE --task I`.
+struct SlurmOptions {
+  std::string partition, account, time;  // empty: the cluster's defaults
+  int gpus_per_run = 0, cpus_per_task = 1, max_concurrent = 0;  // max_concurrent 0: no %M throttle
+  int array_chunk = 1000;  // tasks per array (below the cluster's MaxArraySize, 1001 by default)
+  int signal_seconds = 120;  // sbatch --signal=B:USR1@S: checkpoint and requeue this long before the time limit
+  std::string self_exe, suite_file;  // absolute paths written into the scripts
+};
+// Writes out_dir/slurm/: array_<k>.sbatch per chunk, submit.sh (sbatch every chunk), tasks.tsv (index, run, seed,
+// directory), logs/. Returns the paths of the sbatch files.
+std::vector<std::string> write_slurm_arrays(const Suite& suite, const std::string& out_dir, const SlurmOptions& o);
 
 struct RunState {
   std::string name, dir, state, detail;  // state: done | failed | running | pending

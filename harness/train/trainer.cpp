@@ -140,6 +140,13 @@ TrainResult Run::go() {
     const bool last = budget_->done(spent());
     if (tc_.val_every > 0 && step_ % tc_.val_every == 0 && !last) validate(false);
     if (!out_.empty() && tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0 && !last) save_checkpoint();
+    if (opts_.stop_flag && *opts_.stop_flag && !last) {  // a signal: checkpoint this step, stop, resume later
+      if (!out_.empty() && !(tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0)) save_checkpoint();
+      TrainResult r;
+      r.status = "stopped";
+      r.train_loss = train_loss_;
+      return r;
+    }
     if (opts_.stop_after_steps > 0 && this_invocation >= opts_.stop_after_steps && !last) {
       TrainResult r;  // as if killed: whatever the last checkpoint holds is what a resume starts from
       r.status = "interrupted";

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <ostream>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ namespace skipbench {
 struct TrainOptions {
   std::ostream* progress = nullptr;  // live progress lines (step, loss, tok/s, ETA); null: silent
   int64_t stop_after_steps = 0;      // tests: stop as if killed after this many steps of this invocation
+  // Set (to non-zero) by a signal handler: the run writes a checkpoint after the step in progress and returns
+  // status "stopped" (SIGTERM / SIGINT / SIGUSR1 in `skipbench train`: Slurm preemption and time limits).
+  const volatile std::sig_atomic_t* stop_flag = nullptr;
   std::function<void(int64_t step, double seconds)> on_step;  // after each optimizer step (profiling)
   bool skip_final_validation = false;                          // profiling runs measure steps only
   // Tests: called at the start of every training step but an invocation's first; the object it returns lives
@@ -31,7 +35,8 @@ struct TrainOptions {
 };
 
 struct TrainResult {
-  std::string status;               // "completed", "diverged", or "interrupted" (stop_after_steps)
+  std::string status;               // "completed", "diverged", "interrupted" (stop_after_steps), or "stopped"
+                                    // (stop_flag: checkpointed after the step in progress)
   std::vector<double> train_loss;   // cross-entropy per optimizer step (mean over its micro-batches)
   std::vector<int64_t> val_steps;   // steps after which validation ran
   std::vector<double> val_loss;     // mean cross-entropy over the validation split, per validation
