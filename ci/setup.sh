@@ -14,6 +14,7 @@ APT_PACKAGES=(
   libgtest-dev googletest   # unit tests
   libbenchmark-dev          # micro-benchmarks
   libcli11-dev              # command-line parsing
+  libgloo-dev               # headers for c10d ProcessGroupGloo (data parallel; the wheel ships none, the code is in libtorch_cpu)
   libsentencepiece-dev pkgconf  # BPE tokenizers for `skipbench data prepare` (found through pkg-config)
   clang-14 libclang-rt-14-dev  # libFuzzer targets for the parsers (ci/fuzz.sh, ctest fuzz.smoke)
   fortunes                  # embedded default corpus (real English text, no download) ...

@@ -103,9 +103,11 @@ int cmd_train(const std::string& config, const std::vector<std::string>& sets, c
               << ", checkpointed in " << out << "/checkpoint; run the same command to resume\n";
     return kExitStopped;
   }
-  std::cout << "run report: " << r.report_path << "\n";
-  std::cout << "metrics:    " << out << "/metrics.jsonl\n";
-  if (!r.val_loss.empty()) std::cout << "final val_loss: " << r.val_loss.back() << "\n";
+  if (!r.report_path.empty()) {  // rank 0 (or the one process) wrote the run; other ranks say nothing
+    std::cout << "run report: " << r.report_path << "\n";
+    std::cout << "metrics:    " << out << "/metrics.jsonl\n";
+    if (!r.val_loss.empty()) std::cout << "final val_loss: " << r.val_loss.back() << "\n";
+  }
   if (r.status != "completed") {
     std::cerr << "skipbench: error: run " << r.status << ": " << r.report.at("failure").as_string().c_str() << "\n";
     return 3;

@@ -95,7 +95,7 @@ out=$("$bin" suite run "$spec" --out "$tmp/sl" --task 9 2>&1); rc=$?
 [[ $rc -eq 2 && "$out" == *"--task 9: the suite has 4 (run, seed) tasks"* ]] && echo "ok   --task out of range" \
   || fail "--task 9: rc=$rc $out"
 out=$("$bin" suite slurm "$spec" --out "$tmp/sl2" --gpus-per-run 2 2>&1); rc=$?
-[[ $rc -eq 2 && "$out" == *"--gpus-per-run 2: a run trains in one process"* ]] && echo "ok   --gpus-per-run 2 refused" \
+[[ $rc -eq 2 && "$out" == *"--gpus-per-run 2: a task trains one process"* ]] && echo "ok   --gpus-per-run 2 refused" \
   || fail "--gpus-per-run 2: rc=$rc $out"
 sed -i 's/"value": 40/"value": 41/' "$spec"
 out=$(task 0 2>&1); rc=$?

@@ -73,7 +73,8 @@ std::vector<std::string> write_slurm_arrays(const Suite& suite, const std::strin
   if (o.signal_seconds < 0) throw Error("--signal-seconds: must be >= 0");
   if (o.gpus_per_run > 1)
     throw Error("--gpus-per-run " + std::to_string(o.gpus_per_run) +
-                ": a run trains in one process on one device (data-parallel training is not built yet); use 0 or 1");
+                ": a task trains one process on one device (data parallel over GPUs, srun with torchrun, is not built "
+                "yet); use 0 or 1");
   prepare_suite_dir(suite, out);
   const std::string dir = fs::join(out, "slurm");
   fs::make_dirs(fs::join(dir, "logs"));

@@ -46,6 +46,26 @@ void GateStatsAccumulator::add(const ForwardOutput& out) {
   add_moments(resid_acc_, out.residual_norms);
 }
 
+void GateStatsAccumulator::all_reduce(const std::function<void(torch::Tensor&)>& sum) {
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor*> accs;
+  for (auto* t : {&gate_acc_, &soft_acc_, &accum_acc_, &resid_acc_})
+    if (t->defined()) accs.push_back(t);
+  std::vector<torch::Tensor> parts;
+  for (auto* t : accs) parts.push_back(t->flatten());
+  const auto opts = accs.empty() ? torch::TensorOptions().dtype(torch::kFloat64) : accs[0]->options();
+  parts.push_back(torch::full({1}, tokens_, opts));
+  auto flat = torch::cat(parts);
+  sum(flat);
+  int64_t at = 0;
+  for (auto* t : accs) {
+    t->copy_(flat.slice(0, at, at + t->numel()).view_as(*t));
+    at += t->numel();
+  }
+  tokens_ = flat[at].item<double>();
+  dirty_ = true;
+}
+
 void GateStatsAccumulator::sync() const {
   if (!dirty_) return;
   dirty_ = false;

@@ -6,6 +6,7 @@
 // read (gate_mean(), to_json(), ...) after an add copies every sum to the host at once (one synchronisation).
 #pragma once
 #include <boost/json/object.hpp>
+#include <functional>
 #include <vector>
 
 #include "harness/model/transformer.h"
@@ -16,6 +17,9 @@ class GateStatsAccumulator {
  public:
   GateStatsAccumulator(int64_t n_layers, double zero_eps) : L_(n_layers), eps_(zero_eps) {}
   void add(const ForwardOutput& out);  // no gradients taken
+  // Data parallel: replaces every sum (and the token count) by its sum over ranks; `sum` reduces one fp64 tensor
+  // in place (ProcessGroup::all_reduce_sum). Every rank must hold the same kinds of sums (same model, same step).
+  void all_reduce(const std::function<void(torch::Tensor&)>& sum);
   bool gated() const { return gate_acc_.defined(); }
   double tokens() const { return tokens_; }
 

@@ -23,6 +23,7 @@
 #include "harness/registry/variant_registry.h"
 #include "harness/train/autocast.h"
 #include "harness/train/budget.h"
+#include "harness/train/distributed.h"
 #include "harness/train/evaluate.h"
 #include "harness/train/optimizer.h"
 #include "harness/train/progress.h"
@@ -66,6 +67,13 @@ class Run {
   LrSchedule sched_{1};
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<FileLock> lock_;  // DIR/train.lock for the whole run: one trainer per run directory
+  // data parallel (torchrun): every rank trains its share of each global batch; gradients, losses and gate
+  // statistics are summed over ranks each step; rank 0 alone writes (checkpoints, metrics, run.json, model.pt)
+  DistEnv dist_;
+  std::unique_ptr<ProcessGroup> pg_;
+  bool writer_ = true;
+  bool stop_requested_ = false;  // a stop signal reached some rank (all-reduced each step)
+  void sync_gradients();
   Progress progress_{nullptr};
   int64_t accum_;
   double tokens_per_step_, dense_step_flops_;

@@ -91,6 +91,11 @@ json::object Run::report() {
       {"data", data},
       {"model", json::object{{"parameters", n_params}, {"parameters_by_group", by_group}}},
       {"tokens_per_step", tokens_per_step_},
+      {"distributed", json::object{{"world_size", dist_.world}, {"backend", dist_.backend},
+                                   {"micro_batches_per_rank", accum_},
+                                   {"sequences_per_rank_per_step", accum_ * tc_.micro_batch_size},
+                                   {"reduced", "gradients (mean), train losses, gate statistics; every rank "
+                                               "validates the whole split; rank 0 writes"}}},
       {"accumulation_steps", accum_},
       {"budget", budget},
       {"resumed_from_step", resumed_from_ >= 0 ? json::value(resumed_from_) : json::value(nullptr)},

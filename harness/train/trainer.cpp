@@ -66,8 +66,15 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   copts_ = resolve_options(cspec_.name, cspec_.options, tc_.controller.options, "train.controller.options");
   resolved_ = fully_resolved(cfg, vopts_, copts_);
   dev_ = pick_device(tc_.device);
+  dist_ = read_dist_env();  // torchrun's environment, or one process
+  writer_ = dist_.rank == 0;
+  if (!writer_) progress_ = Progress(nullptr);  // rank 0 speaks for all
+  if (dist_.active() && tc_.batch_size % (tc_.micro_batch_size * dist_.world) != 0)
+    throw Error("train.batch_size: " + std::to_string(tc_.batch_size) + " is not a multiple of train.micro_batch_size (" +
+                std::to_string(tc_.micro_batch_size) + ") x the world size (" + std::to_string(dist_.world) +
+                "): every rank needs the same number of whole micro-batches of each global batch");
   train_data_ = std::make_unique<data::TokenLoader>(cfg.data.train, "data.train", mc_.vocab_size,
-                                                    tc_.micro_batch_size, mc_.max_seq_len);
+                                                    tc_.micro_batch_size, mc_.max_seq_len, dist_.rank, dist_.world);
   val_data_ = std::make_unique<data::TokenLoader>(cfg.data.val, "data.val", mc_.vocab_size, tc_.micro_batch_size,
                                                   mc_.max_seq_len);
   if (!cfg.data.val_labels.empty())
@@ -94,6 +101,22 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   model_ = vspec_.build(mc_, vopts_);  // throws Error for configs the variant refuses (odd L, ...)
   model_->skip_compute = model_->skip_compute || tc_.skip_compute;  // a variant may always skip for real (mod)
   model_->to(dev_);
+  if (dist_.active()) {  // join the group (every rank), then start from rank 0's weights
+    pg_ = std::make_unique<ProcessGroup>(dist_);
+    torch::NoGradGuard ng;
+    std::vector<torch::Tensor> ps;
+    for (auto& p : model_->parameters()) ps.push_back(p);
+    for (auto& b : model_->buffers()) ps.push_back(b);
+    std::vector<torch::Tensor> parts;
+    for (auto& p : ps) parts.push_back(p.detach().reshape({-1}).to(torch::kFloat64));
+    auto flat = torch::cat(parts);
+    pg_->broadcast(flat, "the initial weights' broadcast");
+    int64_t at = 0;
+    for (auto& p : ps) {
+      p.copy_(flat.slice(0, at, at + p.numel()).view_as(p));
+      at += p.numel();
+    }
+  }
   model_->train();
   controller_ = cspec_.build(mc_.n_layers, copts_);
   optim_ = std::make_unique<GroupedAdamW>(*model_, tc_);
@@ -102,7 +125,7 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
                                     precision_ == Precision::bf16 && dev_.is_cuda() ? torch::kBFloat16 : torch::kFloat32);
   reset_peak_device_memory(dev_);
 
-  accum_ = tc_.accumulation_steps();
+  accum_ = tc_.accumulation_steps() / dist_.world;  // this rank's micro-batches of each global batch
   tokens_per_step_ = static_cast<double>(tc_.batch_size * mc_.max_seq_len);
   dense_step_flops_ = estimate_flops(mc_, vspec_.gated, {}, FlopsMode::standard).training_per_token * tokens_per_step_;
   budget_ = std::make_unique<Budget>(tc_, tokens_per_step_, dense_step_flops_);
@@ -115,7 +138,7 @@ double Run::elapsed() const {
 
 TrainResult Run::go() {
   t_start_ = std::chrono::steady_clock::now();
-  if (!out_.empty()) {
+  if (!out_.empty() && writer_) {
     fs::make_dirs(out_);
     lock_ = std::make_unique<FileLock>(fs::join(out_, "train.lock"),
                                        "is training in " + out_ + "; wait for it to finish or choose another --out");
@@ -124,7 +147,7 @@ TrainResult Run::go() {
   }
   const bool resumed = load_checkpoint();
   first_step_ = step_;
-  open_metrics(resumed);
+  if (writer_) open_metrics(resumed);
   std::ostringstream head;
   head << "skipbench train: " << vspec_.name << " (" << cspec_.name << " controller), " << mc_.n_layers
        << " layers, " << tc_.budget_kind << " budget " << budget_->value << ", " << tc_.batch_size << " x "
@@ -139,9 +162,11 @@ TrainResult Run::go() {
     ++this_invocation;
     const bool last = budget_->done(spent());
     if (tc_.val_every > 0 && step_ % tc_.val_every == 0 && !last) validate(false);
-    if (!out_.empty() && tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0 && !last) save_checkpoint();
-    if (opts_.stop_flag && *opts_.stop_flag && !last) {  // a signal: checkpoint this step, stop, resume later
-      if (!out_.empty() && !(tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0)) save_checkpoint();
+    if (writer_ && !out_.empty() && tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0 && !last)
+      save_checkpoint();
+    if (stop_requested_ && !last) {  // a signal (to any rank): checkpoint this step, stop, resume later
+      if (writer_ && !out_.empty() && !(tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0))
+        save_checkpoint();
       TrainResult r;
       r.status = "stopped";
       r.train_loss = train_loss_;
@@ -162,7 +187,7 @@ TrainResult Run::go() {
   r.val_steps = val_steps_;
   r.val_loss = val_loss_;
   r.report = report();
-  if (!out_.empty()) {
+  if (!out_.empty() && writer_) {
     save_model(model_, fs::join(out_, "model.pt"));  // before run.json: a report always has its weights beside it
     r.report_path = write_run_report(out_, r.report);
     fs::remove_tree(fs::join(out_, "checkpoint"));
@@ -235,6 +260,11 @@ void Run::train_step() {
     }
     stats.add(out);
   }
+  if (pg_) {
+    prof::Range r("all_reduce");
+    sync_gradients();
+    stats.all_reduce([&](torch::Tensor& t) { pg_->all_reduce_sum(t, "the gate statistics' all-reduce"); });
+  }
   {
     prof::Range r("optimizer");
     if (vspec_.gated && stats.gated()) {  // from device statistics: queued, not read
@@ -249,11 +279,15 @@ void Run::train_step() {
   {
     prof::Range r("metrics");
     auto zero = torch::zeros_like(ce_acc);
-    auto host = torch::stack({ce_acc, reg_acc.defined() ? reg_acc : zero, exit_acc.defined() ? exit_acc : zero})
+    const double stop_here = opts_.stop_flag && *opts_.stop_flag ? 1.0 : 0.0;
+    auto host = torch::stack({ce_acc, reg_acc.defined() ? reg_acc : zero, exit_acc.defined() ? exit_acc : zero,
+                              zero + stop_here})
                     .cpu();  // the one wait
-    ce_sum = host[0].item<double>();
-    reg_sum = host[1].item<double>();
-    exit_sum = host[2].item<double>();
+    if (pg_) pg_->all_reduce_sum(host, "the step's losses' all-reduce");  // sums over ranks; a stop on any rank
+    ce_sum = host[0].item<double>() / dist_.world;
+    reg_sum = host[1].item<double>() / dist_.world;
+    exit_sum = host[2].item<double>() / dist_.world;
+    stop_requested_ = host[3].item<double>() > 0;
   }
   const double ce_mean = ce_sum / static_cast<double>(accum_);
   // Divergence is seen after this step's update was queued (checking before it would make the host wait for the
@@ -294,6 +328,29 @@ void Run::train_step() {
   if ((step_ - 1) % tc_.log_every == 0 || budget_->done(spent()))
     progress_.step(step_, budget_->progress(spent()), tc_.budget_kind, ce_mean, train_lr_.back(),
                    tokens_per_step_ / dt, elapsed());
+}
+
+// The data-parallel gradient: every rank's (mean over its micro-batches) summed over ranks and divided by the
+// world size, so each rank steps with the mean over the global batch, as one process would (up to the order of
+// the summation). One flat fp32 buffer, one all-reduce; a parameter without a gradient on this rank counts as 0.
+void Run::sync_gradients() {
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor> params, flat;
+  for (auto& p : model_->parameters())
+    if (p.requires_grad()) {
+      params.push_back(p);
+      flat.push_back(p.grad().defined() ? p.grad().reshape({-1}).to(torch::kFloat32) : torch::zeros({p.numel()}, p.options().dtype(torch::kFloat32)));
+    }
+  auto buf = torch::cat(flat);
+  pg_->all_reduce_sum(buf, "the gradients' all-reduce");
+  buf.div_(static_cast<double>(dist_.world));
+  int64_t at = 0;
+  for (auto& p : params) {
+    auto g = buf.slice(0, at, at + p.numel()).view_as(p).to(p.scalar_type());
+    if (p.grad().defined()) p.mutable_grad().copy_(g);
+    else p.mutable_grad() = g.clone();
+    at += p.numel();
+  }
 }
 
 void Run::validate(bool final) {

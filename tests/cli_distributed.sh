@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# cli_distributed.sh: data-parallel training on c10d Gloo (CPU, loopback), launched by the project .venv's torchrun.
+#   1. 2 ranks against 1 process with the same global batch (skip_middle + proportional controller, so gate
+#      statistics are all-reduced too): train loss at every step and the final validation loss within 1e-5 nats,
+#      the controller's final state within 1e-6 (all-reduce sums in another order than one process: measured
+#      differences are ~2e-7 in fp32), run.json records world_size 2.
+#   2. A stop signal to rank 1 alone stops both ranks at the same step, checkpointed (exit 75 each); the resumed
+#      2-rank run ends with the uninterrupted 2-rank run's curve exactly; resuming it with 1 process is refused.
+#   3. A rank killed with SIGKILL ends the whole run non-zero within 60 s.
+#   4. Bad input: a partial torchrun environment, a world size that does not divide the batch.
+# Usage: cli_distributed.sh path/to/skipbench   (run from the repository root, with data/default built)
+set -u
+bin="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+torchrun=.venv/bin/torchrun
+[[ -x "$torchrun" ]] || torchrun="$(dirname "$(command -v python3)")/torchrun"
+[[ -x "$torchrun" ]] || { echo "SKIP: no torchrun (the project .venv's torch provides it)"; exit 0; }
+export OMP_NUM_THREADS=1 SKIPBENCH_DIST_TIMEOUT_S=30
+S=(--config configs/tiny.json --set model.dim=32 --set model.n_layers=4 --set model.max_seq_len=32
+   --set train.batch_size=8 --set train.micro_batch_size=2 --set train.val_every=10 --set train.val_max_batches=4
+   --set train.threads=1 --set variant.name=skip_middle --set train.checkpoint_every=1000
+   --set 'train.controller={"name": "proportional", "options": {"mean_target_start": 1.0, "mean_target_end": 0.5,
+                                                                "coef_update_multiplier": 0.5}}')
+port=$((29600 + RANDOM % 300))
+dp() { "$torchrun" --nnodes 1 --nproc-per-node 2 --rdzv-backend c10d --rdzv-endpoint "127.0.0.1:$port" \
+         --max-restarts 0 --no-python "$bin" train "$@"; }
+compare() {  # run.json a, run.json b, tolerance on losses
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3]); tol = float(sys.argv[3])
+la, lb = a["train_curve"]["loss"], b["train_curve"]["loss"]
+assert len(la) == len(lb), (len(la), len(lb))
+d = max(abs(x - y) for x, y in zip(la, lb))
+dv = abs(a["final"]["val_loss"] - b["final"]["val_loss"])
+ca = a["controller"]["final_state"]; cb = b["controller"]["final_state"]
+dc = max(abs(x - y) for k in ca if isinstance(ca[k], list) for x, y in zip(ca[k], cb[k]))
+assert d <= tol and dv <= tol and dc <= max(tol / 10, 1e-12), (d, dv, dc)
+print(f"max train-loss difference {d:.2e}, val {dv:.2e}, controller state {dc:.2e}")
+PY
+}
+
+# --- 1. 2 ranks == 1 process
+"$bin" train "${S[@]}" --set train.steps=24 --out "$tmp/one" >/dev/null 2>&1 || fail "1 process"
+dp "${S[@]}" --set train.steps=24 --out "$tmp/two" >"$tmp/two.log" 2>&1 || { fail "2 ranks"; tail -5 "$tmp/two.log"; }
+if out=$(compare "$tmp/one/run.json" "$tmp/two/run.json" 1e-5); then echo "ok   2 ranks vs 1 process: $out"
+else fail "2 ranks vs 1 process: $out"; fi
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["distributed"]; assert d["world_size"] == 2 and d["backend"] == "gloo", d' \
+  "$tmp/two/run.json" || fail "run.json distributed"
+
+# --- 2. a signal to one rank stops both; resume
+port=$((port + 1))
+dp "${S[@]}" --set train.steps=200 --out "$tmp/sig" >"$tmp/sig.log" 2>&1 &
+agent=$!
+for _ in $(seq 1 600); do grep -q "^step " "$tmp/sig.log" 2>/dev/null && break; sleep 0.1; done
+rank1=$(pgrep -f "skipbench train .*--out $tmp/sig" | sort -n | tail -1)
+kill -USR1 "$rank1"
+wait "$agent"
+n=$(grep -c "stopped by a signal after step" "$tmp/sig.log")
+[[ $n -ge 1 && -f "$tmp/sig/checkpoint/state.json" && ! -f "$tmp/sig/run.json" ]] && echo "ok   USR1 to rank 1: stopped and checkpointed" \
+  || { fail "USR1 to rank 1 (stop lines: $n)"; tail -5 "$tmp/sig.log"; }
+out=$("$bin" train "${S[@]}" --set train.steps=200 --out "$tmp/sig" 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"world_size: this checkpoint was written by 2 rank(s), this run has 1"* ]] \
+  && echo "ok   a 2-rank checkpoint is refused by 1 process" || fail "world-size change: rc=$rc $out"
+port=$((port + 1))
+dp "${S[@]}" --set train.steps=200 --out "$tmp/sig" >"$tmp/sig2.log" 2>&1 || { fail "resume 2 ranks"; tail -3 "$tmp/sig2.log"; }
+port=$((port + 1))
+dp "${S[@]}" --set train.steps=200 --out "$tmp/whole" >/dev/null 2>&1 || fail "uninterrupted 2 ranks"
+if out=$(compare "$tmp/sig/run.json" "$tmp/whole/run.json" 0); then echo "ok   resumed 2-rank run equals the uninterrupted one: $out"
+else fail "resumed 2-rank run: $out"; fi
+
+# --- 3. a killed rank ends the run
+port=$((port + 1))
+start=$(date +%s)
+dp "${S[@]}" --set train.steps=100000 --out "$tmp/kill" >"$tmp/kill.log" 2>&1 &
+agent=$!
+for _ in $(seq 1 600); do grep -q "^step " "$tmp/kill.log" 2>/dev/null && break; sleep 0.1; done
+kill -9 "$(pgrep -f "skipbench train .*--out $tmp/kill" | sort -n | tail -1)"
+wait "$agent"; rc=$?
+took=$(( $(date +%s) - start ))
+[[ $rc -ne 0 && $took -lt 90 ]] && echo "ok   a rank killed: the run ended non-zero (rc $rc) in ${took}s" \
+  || fail "killed rank: rc=$rc after ${took}s"
+pkill -9 -f "skipbench train .*--out $tmp/kill" 2>/dev/null
+
+# --- 4. bad input
+out=$(RANK=0 "$bin" train "${S[@]}" --set train.steps=2 --out "$tmp/bad" 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"WORLD_SIZE: not set, but RANK is"* ]] && echo "ok   partial environment" || fail "partial env: rc=$rc $out"
+out=$(RANK=0 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$bin" train "${S[@]}" --set train.steps=2 --out "$tmp/bad" 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"train.batch_size: 8 is not a multiple of train.micro_batch_size (2) x the world size (3)"* ]] \
+  && echo "ok   world size not dividing the batch" || fail "world 3: rc=$rc $out"
+[[ -e "$tmp/bad" ]] && fail "bad input left $tmp/bad"
+exit $((fails > 0))
