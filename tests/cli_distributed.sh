@@ -7,7 +7,7 @@
 #   2. A stop signal to rank 1 alone stops both ranks at the same step, checkpointed (exit 75 each); the resumed
 #      2-rank run ends with the uninterrupted 2-rank run's curve exactly; resuming it with 1 process is refused.
 #   3. A rank killed with SIGKILL ends the whole run non-zero within 60 s.
-#   4. Bad input: a partial torchrun environment, a world size that does not divide the batch.
+#   4. Bad input: a partial torchrun environment, a world size that does not divide the batch, a wall-clock budget.
 # Usage: cli_distributed.sh path/to/skipbench   (run from the repository root, with data/default built)
 set -u
 bin="$1"
@@ -90,5 +90,9 @@ out=$(RANK=0 "$bin" train "${S[@]}" --set train.steps=2 --out "$tmp/bad" 2>&1); 
 out=$(RANK=0 WORLD_SIZE=3 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$bin" train "${S[@]}" --set train.steps=2 --out "$tmp/bad" 2>&1); rc=$?
 [[ $rc -eq 2 && "$out" == *"train.batch_size: 8 is not a multiple of train.micro_batch_size (2) x the world size (3)"* ]] \
   && echo "ok   world size not dividing the batch" || fail "world 3: rc=$rc $out"
+out=$(RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$bin" train "${S[@]}" --set train.budget.kind=wall_clock \
+      --set train.budget.value=5 --out "$tmp/bad" 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"train.budget.kind: wall_clock is not supported with several ranks"* ]] \
+  && echo "ok   a wall-clock budget refused with several ranks" || fail "wall_clock: rc=$rc $out"
 [[ -e "$tmp/bad" ]] && fail "bad input left $tmp/bad"
 exit $((fails > 0))

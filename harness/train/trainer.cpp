@@ -69,6 +69,9 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   dist_ = read_dist_env();  // torchrun's environment, or one process
   writer_ = dist_.rank == 0;
   if (!writer_) progress_ = Progress(nullptr);  // rank 0 speaks for all
+  if (dist_.active() && tc_.budget_kind == "wall_clock")  // each rank's clock would decide its own last step
+    throw Error("train.budget.kind: wall_clock is not supported with several ranks (their clocks would stop them at "
+                "different steps); use tokens, steps or flops");
   if (dist_.active() && tc_.batch_size % (tc_.micro_batch_size * dist_.world) != 0)
     throw Error("train.batch_size: " + std::to_string(tc_.batch_size) + " is not a multiple of train.micro_batch_size (" +
                 std::to_string(tc_.micro_batch_size) + ") x the world size (" + std::to_string(dist_.world) +
