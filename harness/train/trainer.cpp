@@ -218,7 +218,9 @@ void Run::train_step() {
     }
     ForwardOutput out;
     torch::Tensor ce, reg, objective, exit_ce;
-    if (model_->gates) model_->gates->draw = step_ * accum_ + m;  // a stochastic policy's draw (LayerDrop)
+    // a stochastic policy's draw (LayerDrop): the micro-batch's index in the global batch (rank r's j-th micro-batch
+    // reads the round's window j * world + r), so several ranks draw what one process would
+    if (model_->gates) model_->gates->draw = (step_ * accum_ + m) * dist_.world + dist_.rank;
     {
       prof::Range r("forward");
       AutocastScope autocast(precision_, dev_.type());  // closes (and clears the weight cache) before backward
