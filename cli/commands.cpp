@@ -21,6 +21,7 @@
 #include "harness/metrics/run_report.h"
 #include "harness/config/config.h"
 #include "cli/data_commands.h"
+#include "cli/model_commands.h"
 #include "harness/common/fs.h"
 #include "harness/common/json_field.h"
 #include "harness/common/provenance.h"
@@ -345,14 +346,6 @@ int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& metho
   return 0;
 }
 
-std::string absolute_path(const std::string& p) {
-  char buf[PATH_MAX];
-  if (::realpath(p.c_str(), buf)) return buf;
-  if (!p.empty() && p[0] == '/') return p;
-  char cwd[PATH_MAX];
-  return std::string(::getcwd(cwd, sizeof cwd) ? cwd : ".") + "/" + p;
-}
-
 int cmd_suite_run(const std::string& file, const std::string& out, int jobs, bool retry, bool report, int64_t task) {
   if (task < -1) throw Error("--task: must be >= 0 (an index in the suite's runs, slurm/tasks.tsv), got " + std::to_string(task));
   Suite suite = load_suite(file);  // validates every run before anything starts
@@ -375,8 +368,8 @@ int cmd_suite_run(const std::string& file, const std::string& out, int jobs, boo
 int cmd_suite_slurm(const std::string& file, const std::string& out, SlurmOptions o) {
   Suite suite = load_suite(file);
   o.self_exe = self_exe();
-  o.suite_file = absolute_path(file);
-  const auto paths = write_slurm_arrays(suite, absolute_path(out), o);
+  o.suite_file = fs::absolute(file);
+  const auto paths = write_slurm_arrays(suite, fs::absolute(out), o);
   std::cout << "skipbench suite slurm: " << suite.runs.size() << " (run, seed) tasks in " << paths.size()
             << " job array(s) under " << out << "/slurm/ (tasks.tsv lists them)\n"
             << "submit:  bash " << out << "/slurm/submit.sh\n"
@@ -472,6 +465,7 @@ int run_cli(int argc, char** argv) {
   embed_cmd->add_option("--source", source, "directory of fortune files")->capture_default_str();
   embed_cmd->add_option("--out", data_out, "output directory")->capture_default_str();
   auto run_data_command = register_data_commands(*data_cmd);
+  auto run_model_command = register_model_commands(app, run_python_helper);
 
   std::string run_dir, eval_data, eval_labels;
   bool hard_skip = false;
@@ -647,6 +641,7 @@ int run_cli(int argc, char** argv) {
     if (*embed_cmd) return cmd_data_embed(source, data_out);
     if (*synth_cmd) return cmd_data_synth(so, synth_out);
     if (const int rc = run_data_command(); rc >= 0) return rc;
+    if (const int rc = run_model_command(); rc >= 0) return rc;
     if (*eval_cmd && eval_exits) {
       if (hard_skip) throw Error("--exits: not with --hard-skip (early exit runs every block of a shallower model)");
       if (eval_causal) throw Error("--exits: not with --causal");

@@ -102,6 +102,21 @@ assert e["loss"] > 0 and e["tokens"] > 0, e
 print(f"ok prune: dropped {p['dropped_blocks']} (span), pruned val loss {e['loss']:.4f}")
 PY
 
+# the redundancy map of the trained dense run (issue 17's layer-ablation): JSON with every span, and its figures
+"$bin" layer-ablation --run "$tmp/run_dense" --lengths 1,2 --max-batches 1 --out "$tmp/ablation" >/dev/null
+python3 - "$tmp/ablation" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+r = json.load(open(f"{d}/layer_ablation.json"))
+assert r["n_layers"] == 4 and len(r["spans"]) == 4 + 3, len(r["spans"])  # lengths 1, 2 at every start
+assert all(s["loss"] > 0 for s in r["spans"]) and r["profiles"]["middle_out"][0]["start"] == 1
+for f in ("heatmap", "profiles", "redundancy"):
+    assert os.path.getsize(f"{d}/layer_ablation_{f}.png") > 10000, f
+print(f"ok layer-ablation: base {r['base_loss']:.4f}, middle 2 blocks +{r['profiles']['middle_out'][0]['delta']:.4f}")
+PY
+out=$("$bin" layer-ablation --run "$tmp/run_dense" --lengths 4 --out "$tmp/ablation2" 2>&1 || true)
+[[ "$out" == *"--lengths: each span length must be in 1..3"* ]] || { echo "FAIL layer-ablation --lengths 4: $out"; exit 1; }
+
 # a truncated checkpoint: resuming fails with one line that blames the file, not the config, and says what to do
 set +e
 "$bin" train --config configs/tiny.json "${small[@]}" --set train.steps=400 --set train.checkpoint_every=2 --out "$tmp/ck" \

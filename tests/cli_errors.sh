@@ -81,6 +81,10 @@ check duplicate_key "dup.json:2:2: duplicate key \"lr\"" train --config "$tmp/du
 check group_dotdot "groups\[0\].name: '..' names a folder" suite run "$tmp/dotdot.json" --out "$tmp/out"
 mkfifo "$tmp/fifo_000.bin"  # open() on it used to wait forever for a writer
 check fifo_shard "fifo_000.bin: not a regular file" train --config configs/tiny.json "${small[@]}" --set "data.train=$tmp/fifo_*.bin"
+check import_skip_middle_missing "nope/config.json: cannot open file" import skip-middle "$tmp/nope" --out "$tmp/imp"
+check import_gguf_missing_file "nope.gguf: no such GGUF file" import gguf "$tmp/nope.gguf" --out "$tmp/imp" --no-data
+check layer_ablation_missing_run "nope/run.json: cannot open file" layer-ablation --run "$tmp/nope" --out "$tmp/abl"
+check logits_batches "--batches: must be >= 1, got 0" logits --run "$tmp/nope" --out "$tmp/l.safetensors" --batches 0
 check prune_method "--method: expected influence (ShortGPT) or span" prune --run "$tmp/nope" --drop 1 --method random --out "$tmp/out"
 check prune_missing_run "nope/run.json: cannot open file" prune --run "$tmp/nope" --drop 1 --out "$tmp/out"
 check prune_blocks_count "--blocks: name exactly --drop blocks (2), got 1" prune --run "$tmp/nope" --drop 2 --blocks 1 --out "$tmp/out"

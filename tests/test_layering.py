@@ -26,11 +26,12 @@ ALLOWED = {
     "data": ["common"],
     "metrics": ["common"],
     "train": ["registry", "data", "metrics", "instrument"],
+    "imports": ["train"],
     "suite": ["registry", "data", "metrics"],
     "profiling": ["train", "instrument"],
     "reports": ["metrics", "registry", "data"],
     "variants": ["registry"],
-    "cli": ["suite", "profiling", "reports", "train", "data"],
+    "cli": ["suite", "profiling", "reports", "train", "imports", "data"],
 }
 
 

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -55,6 +57,14 @@ std::vector<std::string> list_dir(const std::string& dir) {
   ::closedir(d);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::string absolute(const std::string& p) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf)) return buf;
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  return std::string(::getcwd(cwd, sizeof cwd) ? cwd : ".") + "/" + p;
 }
 
 std::string join(const std::string& a, const std::string& b) {

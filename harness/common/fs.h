@@ -15,6 +15,7 @@ void make_dirs(const std::string& path);        // mkdir -p; throws Error naming
 void remove_tree(const std::string& path);      // rm -rf; silent when missing
 std::vector<std::string> list_dir(const std::string& dir);  // entry names (no . and ..), sorted
 std::string join(const std::string& a, const std::string& b);
+std::string absolute(const std::string& path);  // realpath(3) when it exists, else joined to the working directory
 std::vector<std::string> glob(const std::string& pattern);  // sorted matches of a glob(3) pattern, possibly none
 
 }  // namespace skipbench::fs

@@ -144,6 +144,7 @@ json::object default_config_json() {
                      {"n_heads", m.n_heads},       {"n_kv_heads", m.n_kv_heads}, {"ffn_hidden", m.ffn_hidden},
                      {"max_seq_len", m.max_seq_len}, {"norm_eps", m.norm_eps}, {"rope_theta", m.rope_theta},
                      {"init_std", m.init_std},     {"norm", m.norm},
+                     {"input_norm", m.input_norm}, {"tie_embeddings", m.tie_embeddings},
                      {"attention_impl", m.attention_impl}};
   json::object train{{"seed", t.seed},
                      {"steps", t.steps},
@@ -160,6 +161,8 @@ json::object default_config_json() {
                      {"precision", t.precision},
                      {"sdpa_backend", t.sdpa_backend},
                      {"skip_compute", t.skip_compute},
+                     {"init_from", t.init_from},
+                     {"freeze", t.freeze},
                      {"controller", json::object{{"name", t.controller.name}, {"options", json::object{}}}},
                      {"device", t.device},
                      {"threads", t.threads},
@@ -260,6 +263,12 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   mc.rope_theta = num(m, "rope_theta");
   mc.init_std = num(m, "init_std");
   mc.norm = str(m, "norm");
+  // added after runs were recorded without them: an absent key is the behaviour those runs had
+  for (auto [key, dst] : {std::pair{"input_norm", &mc.input_norm}, {"tie_embeddings", &mc.tie_embeddings}}) {
+    if (!m.contains(key)) continue;
+    if (!m.at(key).is_bool()) fail(source, std::string("model.") + key, "expected true or false");
+    *dst = m.at(key).get_bool();
+  }
   mc.attention_impl = str(m, "attention_impl");
   if (mc.attention_impl != "math" && mc.attention_impl != "sdpa" && mc.attention_impl != "sdpa_mask")
     fail(source, "model.attention_impl",
@@ -344,6 +353,17 @@ Config config_from_json(const json::object& merged, const std::string& source) {
   if (tc.precision != "fp32" && tc.precision != "bf16")
     fail(source, "train.precision", "expected \"fp32\" or \"bf16\", got \"" + tc.precision + "\"");
   tc.skip_compute = t.at("skip_compute").as_bool();
+  // added after runs were recorded without them: absent means what those runs did
+  if (t.contains("init_from")) {
+    if (!t.at("init_from").is_string()) fail(source, "train.init_from", "expected a run directory (a string)");
+    tc.init_from = t.at("init_from").get_string();
+  }
+  if (t.contains("freeze")) {
+    if (!t.at("freeze").is_string()) fail(source, "train.freeze", "expected \"none\" or \"all_but_masks\"");
+    tc.freeze = t.at("freeze").get_string();
+  }
+  if (tc.freeze != "none" && tc.freeze != "all_but_masks")
+    fail(source, "train.freeze", "expected \"none\" or \"all_but_masks\", got \"" + tc.freeze + "\"");
   tc.sdpa_backend = str(t, "sdpa_backend");
   if (tc.sdpa_backend != "auto" && tc.sdpa_backend != "flash" && tc.sdpa_backend != "efficient" &&
       tc.sdpa_backend != "cudnn" && tc.sdpa_backend != "math")

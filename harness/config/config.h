@@ -22,6 +22,10 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   double init_std = 0.02;
   std::string norm = "sandwich";  // "sandwich" (the paper's) or "pre"
+  // RMSNorm right after the embedding (the paper's model has one; Llama / SmolLM2 have none)
+  bool input_norm = true;
+  // The output head reuses the embedding matrix (SmolLM2); the paper's head is a separate linear
+  bool tie_embeddings = false;
   // "math": scores, fp32 softmax and P.V written out (exact, any mask); "sdpa": at::scaled_dot_product_attention
   // with is_causal (fused kernels on GPU), the key-gate bias folded into an extra Q/K channel; "sdpa_mask": the
   // same op with the causal mask and gate bias as a dense additive mask (mem-efficient/math kernels; attention.h)
@@ -76,6 +80,11 @@ struct TrainConfig {
   // backward (packed active tokens; TransformerImpl::skip_compute). Off: gates multiply, every block computes.
   bool skip_compute = false;
   double budget_value = 0;        // 0 with kind "steps": train.steps
+  // Start from another run's weights (a run directory, e.g. from `skipbench import gguf`): every parameter of that
+  // run is copied into this model by name and shape; parameters it lacks (a gate policy's masks) keep their init.
+  std::string init_from;
+  // "none", or "all_but_masks": only the gate policy's parameters train (gates learned over a frozen model)
+  std::string freeze = "none";
 
   int64_t accumulation_steps() const { return batch_size / micro_batch_size; }
 };

@@ -9,14 +9,15 @@ namespace skipbench {
 
 TransformerImpl::TransformerImpl(const ModelConfig& c, std::shared_ptr<GatePolicy> g) : cfg(c), gates(std::move(g)) {
   tok_embeddings = register_module("tok_embeddings", torch::nn::Embedding(cfg.vocab_size, cfg.dim));
-  input_norm = register_module("input_norm", RMSNorm(cfg.dim, cfg.norm_eps));
+  if (cfg.input_norm) input_norm = register_module("input_norm", RMSNorm(cfg.dim, cfg.norm_eps));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     blocks.emplace_back(cfg);
     layers->push_back(blocks.back());
   }
   output_norm = register_module("output_norm", RMSNorm(cfg.dim, cfg.norm_eps));
-  output = register_module("output", torch::nn::Linear(torch::nn::LinearOptions(cfg.dim, cfg.vocab_size).bias(false)));
+  if (!cfg.tie_embeddings)
+    output = register_module("output", torch::nn::Linear(torch::nn::LinearOptions(cfg.dim, cfg.vocab_size).bias(false)));
   if (gates) register_module("gates", gates);
   rope_ = rope_tables(cfg.max_seq_len, cfg.head_dim(), cfg.rope_theta, torch::kCPU);
   init_weights();
@@ -34,6 +35,18 @@ void TransformerImpl::init_weights() {
       norm->weight.fill_(1.0);
     }
   }
+}
+
+torch::Tensor TransformerImpl::embed(const torch::Tensor& tokens) {
+  auto x = tok_embeddings(tokens);
+  return input_norm ? input_norm(x) : x;
+}
+
+torch::Tensor TransformerImpl::head_weight() const { return output ? output->weight : tok_embeddings->weight; }
+
+torch::Tensor TransformerImpl::head(const torch::Tensor& h) {
+  auto n = output_norm(h);
+  return output ? output(n) : torch::linear(n, tok_embeddings->weight);
 }
 
 RopeTables TransformerImpl::rope_for(const torch::Tensor& tokens) {
@@ -68,7 +81,7 @@ void mark_backward_boundary(torch::Tensor& h, int64_t next_block, bool close_pre
 ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
   const RopeTables rope = rope_for(tokens);
   ForwardOutput out;
-  auto h = input_norm(tok_embeddings(tokens));
+  auto h = embed(tokens);
   mark_backward_boundary(h, -1, /*close_previous=*/true);  // block 0's backward ends here
   const AttentionGate mode = gates ? gates->attention_gate() : AttentionGate::none;
   if (gates) gates->begin(tokens.size(0), tokens.size(1));
@@ -91,7 +104,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
                                                        exit_layers[next_exit] == l));
     if (exit_here) {
       prof::Range r("exit_head");
-      out.exit_logits.push_back(output(output_norm(h)));
+      out.exit_logits.push_back(head(h));
       if (train_exits && !all_exits) ++next_exit;
     }
   }
@@ -105,7 +118,7 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
     for (int64_t l = 0; l < L; ++l) all.push_back(gated[l] ? out.gates[k++] : ones);
     out.gates = std::move(all);
   }
-  out.logits = output(output_norm(h));
+  out.logits = head(h);
   return out;
 }
 

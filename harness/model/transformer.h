@@ -1,5 +1,7 @@
 // transformer.h: the shared Llama-3-style decoder every variant is built on:
 //   tokens -> embedding -> RMSNorm (input norm) -> L blocks -> RMSNorm (output norm) -> untied linear head.
+// (model.input_norm = false drops the input norm and model.tie_embeddings = true makes the head the embedding
+// matrix, as in Llama / SmolLM2 checkpoints imported with `skipbench import`; the paper's model has neither.)
 // A variant differs only in its GatePolicy: the module that, before each block, looks at the residual entering it
 // and returns that block's per-token gate (or none, for a dense block). This is the seam for skip-middle, for
 // controllers forcing gates, and for later methods (Mixture-of-Depths-like routers, LayerSkip, ...).
@@ -106,15 +108,22 @@ class TransformerImpl : public torch::nn::Module {
   // 0: every block; d in 1..n_layers: forward() runs only the first d blocks and exits there (timing early exit).
   int64_t depth = 0;
 
+  // tokens -> the residual entering block 0 (embedding, then the input norm where the model has one)
+  torch::Tensor embed(const torch::Tensor& tokens);
+  // the residual after the last block (or an exit) -> logits: output norm, then the head (tied or not)
+  torch::Tensor head(const torch::Tensor& h);
+  // The head's weight [vocab, dim]: output->weight, or the embedding's when tied.
+  torch::Tensor head_weight() const;
+
   // Re-initialises every weight: N(0, init_std) for linear and embedding weights, 0 for biases, 1 for norms.
   void init_weights();
 
   ModelConfig cfg;
   torch::nn::Embedding tok_embeddings{nullptr};
-  RMSNorm input_norm{nullptr}, output_norm{nullptr};
+  RMSNorm input_norm{nullptr}, output_norm{nullptr};  // input_norm: null without model.input_norm
   torch::nn::ModuleList layers{nullptr};
   std::vector<Block> blocks;  // the same modules as `layers`, typed
-  torch::nn::Linear output{nullptr};
+  torch::nn::Linear output{nullptr};  // null with model.tie_embeddings (head_weight() is the embedding)
   std::shared_ptr<GatePolicy> gates;
 
  private:

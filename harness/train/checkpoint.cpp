@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <set>
 #include <sstream>
 
 #include "harness/common/error.h"
@@ -42,6 +43,31 @@ LoadedRun load_run(const std::string& dir) {
   r.model = build_model(r.config.model, r.config.variant);
   load_model(r.model, fs::join(dir, "model.pt"));
   return r;
+}
+
+std::vector<std::string> init_from_run(Transformer& model, const std::string& dir) {
+  const std::string rj = fs::join(dir, "run.json");
+  auto src = load_run(dir);
+  if (JsonField(read_run_report(rj), rj)["status"].str() != "completed")
+    throw Error("train.init_from: " + rj + ": the run is not completed (no trained weights to start from)");
+  auto dst = model->named_parameters(/*recurse=*/true);
+  torch::NoGradGuard ng;
+  std::set<std::string> copied;
+  for (const auto& item : src.model->named_parameters(/*recurse=*/true)) {
+    auto* p = dst.find(item.key());
+    if (!p)
+      throw Error("train.init_from: " + dir + ": parameter " + item.key() +
+                  " has no place in this model (model.* must match the run's)");
+    if (p->sizes() != item.value().sizes())
+      throw Error("train.init_from: " + dir + ": parameter " + item.key() + " has another shape than this model's "
+                  "(model.* must match the run's)");
+    p->copy_(item.value());
+    copied.insert(item.key());
+  }
+  std::vector<std::string> fresh;
+  for (const auto& item : dst)
+    if (!copied.count(item.key())) fresh.push_back(item.key());
+  return fresh;
 }
 
 }  // namespace skipbench

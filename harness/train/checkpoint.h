@@ -2,6 +2,7 @@
 // run's model from its run.json + model.pt (for `skipbench eval`).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "harness/config/config.h"
 #include "harness/model/transformer.h"
@@ -17,5 +18,10 @@ struct LoadedRun {
 };
 // Reads DIR/run.json (its fully resolved config) and DIR/model.pt. Throws Error naming the file.
 LoadedRun load_run(const std::string& dir);
+
+// train.init_from: copies every parameter of the completed run in `dir` into `model` by name (shapes must match;
+// a parameter the model lacks is an Error naming it). Returns the model's parameters the run did not have (they
+// keep their initialisation: a gate policy's masks over a dense or imported model).
+std::vector<std::string> init_from_run(Transformer& model, const std::string& dir);
 
 }  // namespace skipbench

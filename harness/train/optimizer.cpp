@@ -27,9 +27,10 @@ GroupedAdamW::GroupedAdamW(TransformerImpl& model, const TrainConfig& cfg) : imp
   auto pg = param_groups(model);
   auto add = [&](const char* name, const std::vector<std::pair<std::string, torch::Tensor>>& params,
                  const OptimGroup& hp) {
-    if (params.empty()) return;
     Group g{name, hp, hp.lr, {}, {}, {}, {}};
-    for (const auto& p : params) g.params.push_back(p.second);
+    for (const auto& p : params)
+      if (p.second.requires_grad()) g.params.push_back(p.second);  // frozen (train.freeze): not optimised
+    if (g.params.empty()) return;
     groups_.push_back(std::move(g));
   };
   add("default", pg.default_group, cfg.default_group);

@@ -42,7 +42,7 @@ Redundancy measure_redundancy(Transformer& model, data::TokenLoader& data, int64
   while (data.has_next_in_epoch() && (max_batches == 0 || batches < max_batches)) {
     const auto b = data::to_device(data.next(), device);
     const RopeTables rope = rope_tables(b.inputs.size(1), model->cfg.head_dim(), model->cfg.rope_theta, device);
-    auto x = model->input_norm(model->tok_embeddings(b.inputs));
+    auto x = model->embed(b.inputs);
     std::vector<torch::Tensor> h{x.to(torch::kFloat64)};
     for (int64_t l = 0; l < L; ++l) {
       x = model->blocks[l]->forward(x, rope, torch::Tensor(), AttentionGate::none);

@@ -61,6 +61,7 @@ class Run {
   std::string sdpa_kernel_;  // the SDPA kernel LibTorch picks for this model's attention (report)
   std::unique_ptr<data::TokenLoader> train_data_, val_data_, val_labels_;
   Transformer model_{nullptr};
+  std::vector<std::string> init_fresh_;  // train.init_from: parameters the source run lacked (kept at init)
   std::unique_ptr<GateController> controller_;
   std::unique_ptr<GroupedAdamW> optim_;
   std::unique_ptr<Budget> budget_;

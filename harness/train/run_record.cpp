@@ -40,6 +40,9 @@ json::object Run::report() {
     };
     by_group = {{"default", count(g.default_group)}, {"norms", count(g.norms)}, {"masks", count(g.masks)}};
     n_params = count(g.default_group) + count(g.norms) + count(g.masks);
+    int64_t trainable = 0;
+    for (const auto& p : model_->parameters()) trainable += p.requires_grad() ? p.numel() : 0;
+    by_group["trainable"] = trainable;  // all but the frozen ones (train.freeze)
   }
   json::array steps_axis;
   for (size_t i = 0; i < train_loss_.size(); ++i) steps_axis.push_back(static_cast<int64_t>(i + 1));
@@ -89,7 +92,10 @@ json::object Run::report() {
       {"controller", json::object{{"name", cspec_.name}, {"options", copts_}, {"final_state", controller_->state()}}},
       {"provenance", provenance()},
       {"data", data},
-      {"model", json::object{{"parameters", n_params}, {"parameters_by_group", by_group}}},
+      {"model", json::object{{"parameters", n_params}, {"parameters_by_group", by_group},
+                             {"init_from", tc_.init_from.empty() ? json::value(nullptr) : json::value(tc_.init_from)},
+                             {"initialised_fresh", [&] { json::array a; for (const auto& n : init_fresh_) a.push_back(json::value(n)); return a; }()},
+                             {"freeze", tc_.freeze}}},
       {"tokens_per_step", tokens_per_step_},
       {"distributed", json::object{{"world_size", dist_.world}, {"backend", dist_.backend},
                                    {"micro_batches_per_rank", accum_},

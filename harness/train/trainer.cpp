@@ -103,6 +103,14 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   torch::manual_seed(tc_.seed);
   model_ = vspec_.build(mc_, vopts_);  // throws Error for configs the variant refuses (odd L, ...)
   model_->skip_compute = model_->skip_compute || tc_.skip_compute;  // a variant may always skip for real (mod)
+  if (!tc_.init_from.empty()) init_fresh_ = init_from_run(model_, tc_.init_from);
+  if (tc_.freeze == "all_but_masks") {  // gates over a frozen model: only the policy's parameters train
+    if (!model_->gates || model_->gates->parameters().empty())
+      throw Error("train.freeze: all_but_masks leaves nothing to train for variant " + vspec_.name +
+                  " (it has no gate parameters)");
+    for (auto& item : model_->named_parameters(/*recurse=*/true))
+      if (item.key().rfind("gates.", 0) != 0) item.value().set_requires_grad(false);
+  }
   model_->to(dev_);
   if (dist_.active()) {  // join the group (every rank), then start from rank 0's weights
     pg_ = std::make_unique<ProcessGroup>(dist_);
