@@ -345,3 +345,19 @@ TEST(FrozenGates, OnlyTheMasksTrainOverAnImportedModel) {
   wider.model.n_heads = 4;
   EXPECT_NE(error_of([&] { train(wider, ""); }).find("another shape"), std::string::npos);
 }
+
+TEST(FrozenGates, MaskInitStdSetsTheMaskWeightsScale) {
+  const ModelConfig c = skipbench::testing::small_model(4);
+  auto mask_std = [&](double s) {
+    torch::manual_seed(0);
+    auto m = build_model(c, {"skip_middle", {{"mask_init_std", s}}});
+    std::vector<torch::Tensor> w;
+    for (auto& item : m->gates->named_parameters(true))
+      if (item.key().find("weight") != std::string::npos) w.push_back(item.value().reshape({-1}));
+    return torch::cat(w).std().item<double>();  // 2 masks x 32 weights
+  };
+  EXPECT_NEAR(mask_std(0.0), 0.02, 0.008);  // 0: the model's init_std, the paper's
+  EXPECT_NEAR(mask_std(0.5), 0.5, 0.15);
+  EXPECT_NE(error_of([&] { build_model(c, {"skip_middle", {{"mask_init_std", -1.0}}}); }).find("mask_init_std"),
+            std::string::npos);
+}

@@ -168,4 +168,10 @@ TEST(Mod, TrainingComputesOnlyTheChosenTokensResumesAndRecordsTheCausalLoss) {
   const auto dense = train(skipbench::testing::small_run_config(d, "dense", 8), "");
   auto fl = [](const TrainResult& r) { return r.report.at("flops").at("training_total").at("standard").to_number<double>(); };
   EXPECT_LT(fl(whole), fl(dense));
+  // ... and the routers and predictors, which the block estimate does not see: blocks 1 and 3 each have a 32 -> 1
+  // router and a 32 -> 8 -> 1 predictor, 2 x (32 + 256 + 8) = 592 FLOPs per token each (forward)
+  const auto& inf = whole.report.at("flops").at("inference_at_val_sparsity").at("standard");
+  EXPECT_DOUBLE_EQ(inf.at("components_per_sequence").at("policy").to_number<double>(), 2 * 592.0 * T);
+  const auto& dinf = dense.report.at("flops").at("inference_at_val_sparsity").at("standard");
+  EXPECT_FALSE(dinf.at("components_per_sequence").as_object().contains("policy"));
 }

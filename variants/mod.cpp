@@ -99,6 +99,15 @@ Transformer build(const ModelConfig& cfg, const boost::json::object& o) {
   return m;
 }
 
+// Per routed block a dim -> 1 router and the dim -> hidden -> 1 predictor MLP, 2 FLOPs per multiply-add.
+double policy_flops(const ModelConfig& cfg, const boost::json::object& o) {
+  const int64_t every = o.at("every").to_number<int64_t>(), first = o.at("first").to_number<int64_t>();
+  int64_t routed = 0;
+  for (int64_t l = first; l < cfg.n_layers; l += every) ++routed;
+  const double d = static_cast<double>(cfg.dim), h = static_cast<double>(std::max<int64_t>(8, cfg.dim / 8));
+  return static_cast<double>(routed) * 2.0 * (d + d * h + h);
+}
+
 const RegisterVariant reg({
     "mod",
     "Mixture-of-Depths: expert-choice top-k routing of capacity x T tokens per sequence on every other block, "
@@ -115,6 +124,7 @@ const RegisterVariant reg({
     /*gated=*/false,
     build,
     validate,
+    policy_flops,
 });
 
 }  // namespace

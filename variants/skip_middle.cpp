@@ -60,7 +60,10 @@ void SkipMiddleGates::zero_masks() {
 
 namespace {
 
-void validate_skip_middle(const ModelConfig& cfg, const boost::json::object&) {
+void validate_skip_middle(const ModelConfig& cfg, const boost::json::object& o) {
+  const double std = o.at("mask_init_std").to_number<double>();
+  if (!(std >= 0 && std::isfinite(std)))
+    throw Error("variant.options.mask_init_std: must be a finite number >= 0 (0: model.init_std, the paper's)");
   if (cfg.n_layers % 2 != 0)
     throw Error("model.n_layers: skip_middle needs an even number of layers (gates are mirrored about the middle), got " +
                 std::to_string(cfg.n_layers));
@@ -72,6 +75,12 @@ Transformer build_skip_middle(const ModelConfig& cfg, const boost::json::object&
   auto policy = std::make_shared<SkipMiddleGates>(cfg.dim, cfg.n_layers, ag,
                                                   gd == "bf16" ? torch::kBFloat16 : torch::kFloat32);
   Transformer model(cfg, policy);  // init_weights(): mask weights N(0, init_std), biases 0
+  const double std = o.at("mask_init_std").to_number<double>();
+  if (std > 0) {  // another scale than the model's init_std, drawn after it (the paper's runs never set it)
+    torch::NoGradGuard ng;
+    for (auto& item : policy->named_parameters(true))
+      if (item.key().find("weight") != std::string::npos) item.value().normal_(0.0, std);
+  }
   if (o.at("zero_init_masks").get_bool()) policy->zero_masks();
   return model;
 }
@@ -82,6 +91,11 @@ const RegisterVariant reg({
     {
         {"zero_init_masks", OptionSpec::Kind::Bool, false,
          "zero the mask weights: ReLU(0) has no gradient, so every gate stays 1 (the released code's dense baselines)",
+         {}},
+        {"mask_init_std", OptionSpec::Kind::Number, 0.0,
+         "std of the mask weights' normal init; 0: model.init_std (the paper's 0.02). A pretrained pre-LN model's "
+         "residual stream is far from unit scale (SmolLM2: norms 45 to 990), where 0.02 closes every middle gate at "
+         "step 1 (configs/smollm2-gates.json)",
          {}},
         {"attention_gate", OptionSpec::Kind::String, "key",
          "key: add ln(clamp(g_j,1e-6,1)) to every query's logit on key j (the paper); none: no term; reference: the "

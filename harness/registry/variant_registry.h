@@ -26,6 +26,10 @@ struct VariantSpec {
   // options' own kinds and choices. The registry makes build call it first; suite validation calls only this, so
   // a 30-run suite builds no model up front.
   std::function<void(const ModelConfig&, const boost::json::object&)> validate;
+  // Standard-mode forward FLOPs per token of the policy's own modules that the estimator (flops.h) does not count
+  // (MoD's routers and causal predictors); empty: none. The trainer adds 3x this (forward + backward) to the
+  // training FLOPs and run.json adds it to the inference estimates (component "policy").
+  std::function<double(const ModelConfig&, const boost::json::object&)> policy_flops;
 };
 
 class VariantRegistry {

@@ -44,6 +44,16 @@ json::object Run::report() {
     for (const auto& p : model_->parameters()) trainable += p.requires_grad() ? p.numel() : 0;
     by_group["trainable"] = trainable;  // all but the frozen ones (train.freeze)
   }
+  // the policy's own modules the estimator does not see (MoD's routers and predictors), as a component of its own
+  const double policy = vspec_.policy_flops ? vspec_.policy_flops(mc_, vopts_) : 0.0;
+  auto with_policy = [&](FlopsEstimate e) {
+    if (policy <= 0) return e;
+    e.components.emplace_back("policy", policy * e.seq_len);
+    e.forward_per_sequence += policy * e.seq_len;
+    e.forward_per_token += policy;
+    e.training_per_token += e.mode == FlopsMode::standard ? 3 * policy : policy;
+    return e;
+  };
   json::array steps_axis;
   for (size_t i = 0; i < train_loss_.size(); ++i) steps_axis.push_back(static_cast<int64_t>(i + 1));
   const auto zf_val = last_val_.stats.zero_fraction();
@@ -116,8 +126,8 @@ json::object Run::report() {
       {"which_tokens_skip", last_val_.token_analysis},
       {"flops", json::object{
                     {"inference_at_val_sparsity",
-                     json::object{{"reference", estimate_flops(mc_, vspec_.gated, zf_val, FlopsMode::reference).to_json()},
-                                  {"standard", estimate_flops(mc_, vspec_.gated, zf_val, FlopsMode::standard).to_json()}}},
+                     json::object{{"reference", with_policy(estimate_flops(mc_, vspec_.gated, zf_val, FlopsMode::reference)).to_json()},
+                                  {"standard", with_policy(estimate_flops(mc_, vspec_.gated, zf_val, FlopsMode::standard)).to_json()}}},
                     {"training_total", json::object{{"standard", flops_standard_},
                                                     {"reference_forward_only", flops_reference_}}}}},
       {"timing", timing},

@@ -321,6 +321,11 @@ void Run::train_step() {
     flops_standard_ += exit_heads_flops_per_token(mc_, n, FlopsMode::standard) * tokens_per_step_;
     flops_reference_ += exit_heads_flops_per_token(mc_, n, FlopsMode::reference) * tokens_per_step_;
   }
+  if (vspec_.policy_flops) {  // the policy's own modules (MoD's routers and predictors): forward, + backward
+    const double f = vspec_.policy_flops(mc_, vopts_);
+    flops_standard_ += 3.0 * f * tokens_per_step_;
+    flops_reference_ += f * tokens_per_step_;
+  }
   train_seconds_ += dt;
   train_loss_.push_back(ce_mean);
   train_reg_.push_back(reg_sum / static_cast<double>(accum_));
