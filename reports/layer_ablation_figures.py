@@ -46,9 +46,10 @@ def main(path):
     im = ax.imshow(np.log10(np.maximum(grid, 1e-3)), aspect="auto", cmap="viridis", origin="lower")
     for i in range(len(lengths)):
         for j in range(L):
-            if not np.isnan(grid[i, j]) and L <= 40:
+            if not np.isnan(grid[i, j]) and L <= 40:  # white on viridis' dark lower 60%, black on its light top
+                light = im.norm(np.log10(max(grid[i, j], 1e-3))) > 0.6
                 ax.text(j, i, f"{grid[i, j]:.2f}" if grid[i, j] < 10 else f"{grid[i, j]:.0f}", ha="center",
-                        va="center", fontsize=5.5, color="white" if np.log10(max(grid[i, j], 1e-3)) < np.nanmean(np.log10(np.maximum(grid, 1e-3))) else "black")
+                        va="center", fontsize=5.5, color="black" if light else "white")
     ax.set_yticks(range(len(lengths)), [str(k) for k in lengths])
     ax.set_xticks(range(0, L, max(1, L // 15)))
     ax.set_xlabel("first block of the removed span")
