@@ -14,12 +14,39 @@
 #include "harness/config/config.h"
 #include "harness/metrics/run_report.h"
 #include "harness/model/flops.h"
+#include "harness/registry/gate_controller.h"
 #include "harness/registry/variant_registry.h"
 
 namespace skipbench {
 namespace json = boost::json;
 
 namespace {
+
+// The baseline's config with the keys added to skipbench since it was recorded filled in with their defaults (an
+// absent key reads as its default: config_from_json and the plugin registries), so a new option is not a config
+// difference unless the run sets it to something else. Keys the baseline has keep their recorded values.
+json::value with_new_defaults(const json::value& recorded) {
+  if (!recorded.is_object()) return recorded;
+  try {
+    json::object cfg = default_config_json();
+    merge_config_json(cfg, recorded, "baseline config");
+    // resolved options record a null default as null, which resolve_options reads as "not given": drop them first
+    auto given = [](json::object o) {
+      for (auto it = o.begin(); it != o.end();) it = it->value().is_null() ? o.erase(it) : std::next(it);
+      return o;
+    };
+    auto& v = cfg["variant"].as_object();
+    const auto& vs = VariantRegistry::instance().get(std::string(v["name"].as_string()));
+    v["options"] = resolve_options(vs.name, vs.options, given(v["options"].as_object()), "variant.options");
+    auto& ctl = cfg["train"].as_object()["controller"].as_object();
+    const auto& cs = ControllerRegistry::instance().get(std::string(ctl["name"].as_string()));
+    ctl["options"] = resolve_options(cs.name, cs.options, given(ctl["options"].as_object()),
+                                     "train.controller.options");
+    return cfg;
+  } catch (const Error&) {  // a baseline skipbench cannot read any more: compare it as recorded
+    return recorded;
+  }
+}
 constexpr int64_t kBaselineVersion = 2;
 const char* const kMetrics[] = {"train_loss", "val_loss", "sparsity"};  // what the tolerance mode has tolerances for
 
@@ -324,7 +351,7 @@ int regress(const std::string& baseline_path, const std::string& dir, std::ostre
                     (c.contains("reason") ? " (" + json::serialize(c.at("reason")) + ")" : ""));
       continue;
     }
-    const auto cfg_diff = json_diff(b.at("config"), c.at("config"));
+    const auto cfg_diff = json_diff(with_new_defaults(b.at("config")), c.at("config"));
     if (!cfg_diff.empty()) {
       std::string msg = "config differs from the baseline's (a changed suite needs a new baseline):";
       for (const auto& d : cfg_diff) msg += " " + d + ";";

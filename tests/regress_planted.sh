@@ -127,6 +127,24 @@ PY
 [[ $rc -eq 1 ]] && grep -q "zero fraction by layer: 4 values, baseline 3" "$tmp/r" || { fail "a shorter zero-fraction list passed"; cat "$tmp/r"; }
 echo "ok   a list of another length is a regression"
 
+# a baseline older than a config key: the key is absent there and reads as its default, so it is no difference
+# (model.input_norm, variant.options.mask_init_std, controller options); the same key recorded with another
+# value than the run's is one
+"$py" - "$tmp/base.json" "$tmp/old.json" "$tmp/other.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+for r in b["runs"].values():
+    r["config"]["model"].pop("input_norm", None)
+    r["config"]["variant"]["options"].pop("mask_init_std", None)
+json.dump(b, open(sys.argv[2], "w"))
+b["runs"]["gated/seed0"]["config"]["model"]["input_norm"] = False
+json.dump(b, open(sys.argv[3], "w"))
+PY
+"$bin" regress --baseline "$tmp/old.json" "$tmp/clean" >"$tmp/r" || { fail "keys added since the baseline were flagged"; cat "$tmp/r"; }
+"$bin" regress --baseline "$tmp/other.json" "$tmp/clean" >"$tmp/r"; rc=$?
+[[ $rc -eq 1 ]] && grep -q "gated/seed0: config differs.*model.input_norm" "$tmp/r" || { fail "a recorded key with another value passed"; cat "$tmp/r"; }
+echo "ok   keys newer than the baseline read as their defaults; a recorded other value is a difference"
+
 # a failed run is a regression (exit 1, the table still printed), not an error
 cp -r "$tmp/clean" "$tmp/failedrun"
 rm "$tmp/failedrun/runs/gated/seed0/run.json"
