@@ -13,7 +13,7 @@ S=(--config configs/tiny.json --set model.dim=128 --set model.n_layers=4 --set m
    --set train.batch_size=16 --set train.micro_batch_size=4 --set train.steps=30 --set train.val_every=0
    --set train.val_max_batches=2 --set variant.name=dense)
 for i in $(seq 1 "$repeats"); do
-  OMP_NUM_THREADS=2 "$bin" train "${S[@]}" --set train.threads=2 --out "$tmp/one_$i" >/dev/null
+  OMP_NUM_THREADS=2 "$bin" train "${S[@]}" --set train.threads=2 --out "$tmp/one_$i" >/dev/null 2>&1
   OMP_NUM_THREADS=1 "$torchrun" --standalone --nproc-per-node 2 --no-python "$bin" train "${S[@]}" \
     --set train.threads=1 --out "$tmp/two_$i" >/dev/null 2>&1
 done
