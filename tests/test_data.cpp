@@ -134,46 +134,65 @@ void write_numbered(const TempDir& d, const std::vector<size_t>& sizes) {
 
 TEST(Loader, RankWorldSplitServesEachWindowToExactlyOneRankPerEpoch) {
   TempDir d;
-  // B*T = 6; with 3 ranks a round is 3 windows (18 tokens, 19 with the last target). Rounds per shard:
-  // 40 tokens: floor(39/18) = 2; 20: 1; 30: 1 (its window at 18 would need a second round: dropped for all ranks).
+  // B*T = 6, windows of 7 tokens. The stream: shard 0 (40 tokens) 0 6 12 18 24 30; shard 1 (20) 1000 1006 1012;
+  // shard 2 (30) 2000 2006 2012 2018: 13 windows. 3 ranks: rank r reads stream windows r, r+3, ...; the fifth round
+  // starts at 2018 (rank 0) and runs into the next epoch for ranks 1 and 2.
   write_numbered(d, {40, 20, 30});
-  std::vector<int64_t> expected{0, 6, 12, 18, 24, 30, 1000, 1006, 1012, 2000, 2006, 2012}, served;
+  const std::vector<std::vector<int64_t>> want{{0, 18, 1000, 2000, 2018}, {6, 24, 1006, 2006}, {12, 30, 1012, 2012}};
+  std::vector<int64_t> served;
   for (int64_t rank = 0; rank < 3; ++rank) {
     TokenLoader l(d.file("s_*.bin"), "data.train", 3000, 2, 3, rank, 3);
-    EXPECT_EQ(l.windows_per_epoch(), 4);
+    EXPECT_EQ(l.windows_per_epoch(), 13);
     std::vector<int64_t> mine;
     while (l.has_next_in_epoch()) {
       auto b = l.next();
       const int64_t first = b.inputs[0][0].item<int64_t>();
       mine.push_back(first);
-      auto want = torch::arange(first, first + 6, torch::kInt64).view({2, 3});
-      EXPECT_TRUE(torch::equal(b.inputs, want)) << "rank " << rank << " window at " << first;
-      EXPECT_TRUE(torch::equal(b.targets, want + 1));
+      auto expect = torch::arange(first, first + 6, torch::kInt64).view({2, 3});
+      EXPECT_TRUE(torch::equal(b.inputs, expect)) << "rank " << rank << " window at " << first;
+      EXPECT_TRUE(torch::equal(b.targets, expect + 1));
     }
-    ASSERT_EQ(mine.size(), 4u) << "rank " << rank;
-    // rank r reads the r-th window of each round: offset r*B*T, stride world*B*T within a shard
-    EXPECT_EQ(mine[0], rank * 6);
-    EXPECT_EQ(mine[1], 18 + rank * 6);
-    EXPECT_EQ(mine[2], 1000 + rank * 6);
-    EXPECT_EQ(mine[3], 2000 + rank * 6);
+    EXPECT_EQ(mine, want[rank]) << "rank " << rank;
+    auto again = l.next();  // the epoch's windows are used up: this rank's next one is in epoch 1
+    EXPECT_EQ(again.inputs[0][0].item<int64_t>(), rank == 0 ? 12 : (rank - 1) * 6) << "rank " << rank;
     served.insert(served.end(), mine.begin(), mine.end());
-    auto again = l.next();  // a new epoch starts at this rank's first window
-    EXPECT_EQ(again.inputs[0][0].item<int64_t>(), rank * 6);
-    EXPECT_EQ(l.position().epoch, 1);
   }
   std::sort(served.begin(), served.end());
-  EXPECT_EQ(served, expected) << "every window of a complete round exactly once, over all ranks";
-  // world 1 is the plain loader: every window, including the one the 3-rank split drops
+  EXPECT_EQ(served, (std::vector<int64_t>{0, 6, 12, 18, 24, 30, 1000, 1006, 1012, 2000, 2006, 2012, 2018}))
+      << "every window of the epoch exactly once over all ranks, none dropped";
   TokenLoader single(d.file("s_*.bin"), "data.train", 3000, 2, 3);
   EXPECT_EQ(single.windows_per_epoch(), 6 + 3 + 4);
 }
 
-TEST(Loader, PositionRoundTripsForEveryRank) {
+// The property data parallelism rests on: W ranks, interleaved round by round, read exactly the windows one process
+// reads, in its order, across shard and epoch boundaries, for every W.
+TEST(Loader, RanksTogetherReadTheSingleProcessStreamForEveryWorldSize) {
+  TempDir d;
+  write_numbered(d, {50, 23, 31});  // 8 + 3 + 5 = 16 windows of 6 (+1) tokens an epoch
+  TokenLoader single(d.file("s_*.bin"), "data.train", 3000, 2, 3);
+  std::vector<int64_t> stream;
+  for (int i = 0; i < 48; ++i) stream.push_back(single.next().inputs[0][0].item<int64_t>());  // 3 epochs
+  for (int64_t world : {2, 3, 4, 5}) {
+    std::vector<std::unique_ptr<TokenLoader>> ranks;
+    for (int64_t r = 0; r < world; ++r)
+      ranks.push_back(std::make_unique<TokenLoader>(d.file("s_*.bin"), "data.train", 3000, 2, 3, r, world));
+    std::vector<int64_t> merged;
+    while (merged.size() < stream.size())
+      for (auto& l : ranks) merged.push_back(l->next().inputs[0][0].item<int64_t>());
+    merged.resize(stream.size());
+    EXPECT_EQ(merged, stream) << "world " << world;
+  }
+}
+
+TEST(Loader, PositionRoundTripsForEveryRankAndWorldSize) {
   TempDir d;
   write_numbered(d, {50, 33});
+  TokenLoader reference(d.file("s_*.bin"), "data.train", 3000, 1, 4);
+  std::vector<int64_t> stream;  // one process: 12 + 8 = 20 windows an epoch
+  for (int i = 0; i < 40; ++i) stream.push_back(reference.next().inputs[0][0].item<int64_t>());
   for (int64_t rank = 0; rank < 2; ++rank) {
     TokenLoader a(d.file("s_*.bin"), "data.train", 3000, 1, 4, rank, 2);
-    for (int i = 0; i < 5; ++i) a.next();  // past the end of shard 0 and into shard 1
+    for (int i = 0; i < 7; ++i) a.next();  // 7 rounds: past the end of shard 0 and into shard 1
     const LoaderPosition saved = a.position();
     std::vector<Batch> expect;
     for (int i = 0; i < 7; ++i) expect.push_back(a.next());  // crosses the epoch boundary
@@ -186,6 +205,16 @@ TEST(Loader, PositionRoundTripsForEveryRank) {
     }
     EXPECT_EQ(b.position().epoch, a.position().epoch);
     EXPECT_EQ(b.position().offset, a.position().offset);
+    // the same position on another world size: one process, and 3 ranks, go on with the stream's window 14
+    TokenLoader one(d.file("s_*.bin"), "data.train", 3000, 1, 4);
+    one.set_position(saved);
+    for (int i = 14; i < 24; ++i) EXPECT_EQ(one.next().inputs[0][0].item<int64_t>(), stream[i]) << "window " << i;
+    for (int64_t r3 = 0; r3 < 3; ++r3) {
+      TokenLoader three(d.file("s_*.bin"), "data.train", 3000, 1, 4, r3, 3);
+      three.set_position(saved);
+      for (int j = 0; j < 4; ++j)
+        EXPECT_EQ(three.next().inputs[0][0].item<int64_t>(), stream[14 + 3 * j + r3]) << "rank " << r3 << " of 3";
+    }
   }
 }
 
@@ -194,13 +223,16 @@ TEST(Loader, RejectsBadRankAndForeignPositions) {
   write_numbered(d, {40});
   auto msg = error_of([&] { TokenLoader(d.file("s_*.bin"), "data.train", 3000, 2, 3, 2, 2); });
   EXPECT_NE(msg.find("data.train: rank 2 is not in [0, world size 2)"), std::string::npos) << msg;
-  msg = error_of([&] { TokenLoader(d.file("s_*.bin"), "data.train", 3000, 2, 4, 0, 5); });  // 5*8+1 > 40
-  EXPECT_NE(msg.find("fewer than one batch needs (5 ranks x 2 x 4 + 1 = 41)"), std::string::npos) << msg;
+  msg = error_of([&] { TokenLoader(d.file("s_*.bin"), "data.train", 3000, 4, 10, 0, 5); });  // 4*10+1 > 40
+  EXPECT_NE(msg.find("fewer than one batch needs (4 x 10 + 1 = 41)"), std::string::npos) << msg;
   TokenLoader l(d.file("s_*.bin"), "data.train", 3000, 2, 3, 1, 2);
-  EXPECT_EQ(l.position().offset, 6u);
+  EXPECT_EQ(l.position().offset, 0u) << "the round's first window, the same on every rank";
   msg = error_of([&] { l.set_position({0, 1, 6}); });  // there is no shard 1
   EXPECT_NE(msg.find("does not fit"), std::string::npos) << msg;
-  msg = error_of([&] { l.set_position({0, 0, 12}); });  // rank 0's window, not rank 1's
-  EXPECT_NE(msg.find("rank 1 of 2"), std::string::npos) << msg;
-  EXPECT_NO_THROW(l.set_position({3, 0, 18}));
+  msg = error_of([&] { l.set_position({0, 0, 13}); });  // off the window grid of 6
+  EXPECT_NE(msg.find("batch 2 x 3"), std::string::npos) << msg;
+  msg = error_of([&] { l.set_position({0, 0, 42}); });  // past the shard
+  EXPECT_NE(msg.find("does not fit"), std::string::npos) << msg;
+  EXPECT_NO_THROW(l.set_position({3, 0, 36})) << "past the last whole window: moves on when read";
+  EXPECT_EQ(l.next().inputs[0][0].item<int64_t>(), 6) << "rank 1: the second window of the round at epoch 4's start";
 }

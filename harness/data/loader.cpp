@@ -15,42 +15,57 @@ TokenLoader::TokenLoader(const std::string& pattern, const std::string& what, in
     throw Error(what + ": rank " + std::to_string(rank_) + " is not in [0, world size " + std::to_string(world_) +
                 ")");
   files_ = expand_glob(pattern, what);
-  const size_t need = static_cast<size_t>(world_ * B_ * T_ + 1);
+  const size_t need = static_cast<size_t>(B_ * T_ + 1);
   for (const auto& f : files_) {
     shards_.emplace_back(f, vocab);
     if (shards_.back().size() < need)
       throw Error(f + ": shard has " + std::to_string(shards_.back().size()) + " tokens, fewer than one batch needs (" +
-                  (world_ > 1 ? std::to_string(world_) + " ranks x " : std::string()) + std::to_string(B_) + " x " +
-                  std::to_string(T_) + " + 1 = " + std::to_string(need) +
+                  std::to_string(B_) + " x " + std::to_string(T_) + " + 1 = " + std::to_string(need) +
                   "); lower train.micro_batch_size or model.max_seq_len, or use larger shards");
   }
   reset();
 }
 
-bool TokenLoader::round_fits(size_t shard, size_t base) const {
-  return base + static_cast<size_t>(world_ * B_ * T_) + 1 <= shards_[shard].size();
+bool TokenLoader::fits(const LoaderPosition& p) const {
+  return p.offset + static_cast<size_t>(B_ * T_) + 1 <= shards_[p.shard].size();
 }
 
-bool TokenLoader::has_next_in_epoch() const {
-  if (pos_.shard >= shards_.size()) return false;
-  // every shard holds at least one round (checked at open), so a later shard always has one
-  return round_fits(pos_.shard, round_base()) || pos_.shard + 1 < shards_.size();
+void TokenLoader::settle(LoaderPosition& p) const {
+  if (fits(p)) return;  // every shard holds at least one window (checked at open), so one move is enough
+  p.offset = 0;
+  if (++p.shard >= shards_.size()) {
+    p.shard = 0;
+    ++p.epoch;
+  }
 }
+
+LoaderPosition TokenLoader::mine() const {
+  LoaderPosition p = pos_;
+  settle(p);
+  for (int64_t r = 0; r < rank_; ++r) {
+    p.offset += static_cast<size_t>(B_ * T_);
+    settle(p);
+  }
+  return p;
+}
+
+bool TokenLoader::has_next_in_epoch() const { return mine().epoch == epoch_; }
 
 Batch TokenLoader::next() {
   const size_t need = static_cast<size_t>(B_ * T_ + 1);
-  if (!round_fits(pos_.shard, round_base())) {  // this shard is used up: next shard, or next epoch
-    pos_.offset = static_cast<size_t>(rank_ * B_ * T_);
-    if (++pos_.shard >= shards_.size()) {
-      pos_.shard = 0;
-      ++pos_.epoch;
-    }
-  }
-  const uint16_t* src = shards_[pos_.shard].tokens() + pos_.offset;
+  const LoaderPosition p = mine();
+  epoch_ = p.epoch;
+  const uint16_t* src = shards_[p.shard].tokens() + p.offset;
   auto buf = torch::empty({static_cast<int64_t>(need)}, torch::TensorOptions(torch::kInt64).pinned_memory(pin_));
   auto* dst = buf.data_ptr<int64_t>();
   for (size_t i = 0; i < need; ++i) dst[i] = src[i];
-  pos_.offset += static_cast<size_t>(world_ * B_ * T_);
+  // the next round starts world windows on; it settles when read (so one process's position is its next
+  // window's offset, past its shard's end until then, as a checkpoint recorded it)
+  settle(pos_);
+  for (int64_t r = 0; r < world_; ++r) {
+    if (r > 0) settle(pos_);
+    pos_.offset += static_cast<size_t>(B_ * T_);
+  }
   return {buf.slice(0, 0, B_ * T_).view({B_, T_}), buf.slice(0, 1, B_ * T_ + 1).view({B_, T_}), buf};
 }
 
@@ -62,22 +77,25 @@ Batch to_device(const Batch& b, const torch::Device& device) {
   return {w.slice(0, 0, B * T).view({B, T}), w.slice(0, 1, B * T + 1).view({B, T}), w};
 }
 
-void TokenLoader::reset() { pos_ = {0, 0, static_cast<size_t>(rank_ * B_ * T_)}; }
+void TokenLoader::reset() {
+  pos_ = {0, 0, 0};
+  epoch_ = 0;
+}
 
 void TokenLoader::set_position(const LoaderPosition& p) {
-  const size_t first = static_cast<size_t>(rank_ * B_ * T_), stride = static_cast<size_t>(world_ * B_ * T_);
-  if (p.epoch < 0 || p.shard >= shards_.size() || p.offset < first || (p.offset - first) % stride != 0)
+  const size_t stride = static_cast<size_t>(B_ * T_);
+  if (p.epoch < 0 || p.shard >= shards_.size() || p.offset % stride != 0 || p.offset >= shards_[p.shard].size())
     throw Error("data position (epoch " + std::to_string(p.epoch) + ", shard " + std::to_string(p.shard) +
                 ", offset " + std::to_string(p.offset) + ") does not fit these " + std::to_string(shards_.size()) +
-                " shard(s) with batch " + std::to_string(B_) + " x " + std::to_string(T_) + ", rank " +
-                std::to_string(rank_) + " of " + std::to_string(world_) +
+                " shard(s) with batch " + std::to_string(B_) + " x " + std::to_string(T_) +
                 "; resume with the data and batch settings the checkpoint was made with");
   pos_ = p;
+  epoch_ = p.epoch;
 }
 
 int64_t TokenLoader::windows_per_epoch() const {
-  int64_t n = 0;  // rounds per shard: the last rank's window of a round must fit
-  for (const auto& s : shards_) n += (static_cast<int64_t>(s.size()) - 1) / (world_ * B_ * T_);
+  int64_t n = 0;  // whole windows per shard (each needs B*T+1 tokens, the next starts B*T later)
+  for (const auto& s : shards_) n += (static_cast<int64_t>(s.size()) - 1) / (B_ * T_);
   return n;
 }
 

@@ -2,10 +2,11 @@
 // paper's DistributedDataLoader do: a window is B*T+1 consecutive tokens (inputs = first B*T, targets = last B*T),
 // the next window starts B*T tokens later, and a window that would overrun its shard moves to the next shard
 // (the shard's tail is dropped). After the last shard the training loader wraps to the first (a new epoch).
-// Data parallelism as in the paper's loader: with world_size W, rank r starts at token offset r*B*T and advances
-// W*B*T per window, so the ranks read disjoint windows of one round (W consecutive windows) in step; a shard moves
-// on when the next whole round would not fit, dropping the same tail for every rank. Rank 0 of world 1 is the
-// single-process loader above, unchanged. Shards are memory-mapped (no copy of the data set in RAM).
+// Data parallelism: the windows above form one global stream, the single-process one; with world_size W, rank r
+// reads the stream's windows r, r+W, r+2W, ... (a round is W consecutive windows of the stream, and may span a
+// shard or epoch boundary). So W ranks together read exactly the windows one process reads, in the same order,
+// for any W, and a position (the next round's first window) means the same thing on every world size: a run can
+// resume on another world size with the same global batch. Shards are memory-mapped (no copy of the data set in RAM).
 #pragma once
 #include <torch/types.h>
 
@@ -30,27 +31,28 @@ Batch to_device(const Batch& b, const torch::Device& device);
 struct LoaderPosition {
   int64_t epoch = 0;
   size_t shard = 0;
-  size_t offset = 0;  // token offset of this rank's next window in that shard (rank r of a round: base + r*B*T)
+  size_t offset = 0;  // token offset in that shard of the next round's first window (the same on every rank);
+                      // it may lie past the shard's last whole window, which moves on to the next shard when read
 };
 
 class TokenLoader {
  public:
   // Opens every shard matching `pattern` (all validated). `what` names the config key in errors ("data.train").
-  // Throws Error when a shard is too small for one round: world_size windows, world_size*batch*seq_len+1 tokens,
-  // or when rank is not in [0, world_size).
+  // Throws Error when a shard is too small for one window (batch*seq_len+1 tokens), or when rank is not in
+  // [0, world_size).
   TokenLoader(const std::string& pattern, const std::string& what, int64_t vocab_size, int64_t batch,
               int64_t seq_len, int64_t rank = 0, int64_t world_size = 1);
 
   Batch next();                  // wraps around after the last shard
-  bool has_next_in_epoch() const;  // false once the current epoch's windows are exhausted
-  void reset();                  // back to this rank's first window
-  int64_t windows_per_epoch() const;  // windows this rank serves per epoch
+  bool has_next_in_epoch() const;  // false once this rank's windows of the current epoch are exhausted
+  void reset();                  // back to the first round
+  int64_t windows_per_epoch() const;  // windows of the stream per epoch (all ranks together)
   int64_t total_tokens() const;
   int64_t rank() const { return rank_; }
   int64_t world_size() const { return world_; }
   const LoaderPosition& position() const { return pos_; }
-  // Resumes at p (from position()); throws Error when p cannot come from this loader (shard index out of range,
-  // or an offset that is not this rank's window in a round).
+  // Resumes at p (from position() of a loader with the same files and batch, on any rank and world size); throws
+  // Error when p cannot come from such a loader (shard index out of range, an offset off the window grid).
   void set_position(const LoaderPosition& p);
   const std::vector<std::string>& files() const { return files_; }
   // FNV-1a 64-bit over every shard's tokens, in file order (headers excluded): the identity of the data a run
@@ -66,11 +68,13 @@ class TokenLoader {
   int64_t B_, T_;
   int64_t rank_ = 0, world_ = 1;
   LoaderPosition pos_;
+  int64_t epoch_ = 0;  // the epoch of this rank's last window (of the position set, before the first)
   bool pin_ = false;
   mutable uint64_t checksum_ = 0;
   mutable bool have_checksum_ = false;
-  size_t round_base() const { return pos_.offset - static_cast<size_t>(rank_ * B_ * T_); }
-  bool round_fits(size_t shard, size_t base) const;
+  bool fits(const LoaderPosition& p) const;  // the window at p lies inside its shard
+  void settle(LoaderPosition& p) const;      // p on a whole window: the next shard (or epoch) when it is not
+  LoaderPosition mine() const;               // this rank's next window: the round's r-th, settled
 };
 
 }  // namespace skipbench::data

@@ -87,6 +87,8 @@ class Run {
   std::vector<int64_t> val_steps_;
   double flops_standard_ = 0, flops_reference_ = 0, train_seconds_ = 0, val_seconds_ = 0, prior_elapsed_ = 0;
   boost::json::object last_train_stats_;
+  // (first step, world size) of each stretch of the run between resumes on another world size (run.json records it)
+  std::vector<std::pair<int64_t, int64_t>> world_segments_;
   // ---- not checkpointed ----
   EvalResult last_val_;
   std::string status_ = "completed", failure_;

@@ -50,6 +50,11 @@ void Run::save_checkpoint() {
                      {"config", compact_json(resolved_)},
                      {"loader", json::object{{"epoch", pos.epoch}, {"shard", pos.shard}, {"offset", pos.offset}}},
                      {"world_size", dist_.world},
+                     {"world_segments", [&] {
+                        json::array a;
+                        for (const auto& [from, w] : world_segments_) a.push_back(json::array{from, w});
+                        return a;
+                      }()},
                      {"controller", exact_numbers(controller_->state())},
                      {"history", exact_numbers(history)},
                      {"val_steps", json_array(val_steps_)},
@@ -130,15 +135,15 @@ void Run::load_state_file(const std::string& path, const std::string& dir) {
   }
   {  // every member named by its JSON path when it is missing or mistyped
     const auto l = s["loader"];
-    const int64_t world = s.has("world_size") ? s["world_size"].integer(1) : 1;
-    if (world != dist_.world)
-      throw OtherConfig(path + ": world_size: this checkpoint was written by " + std::to_string(world) +
-                        " rank(s), this run has " + std::to_string(dist_.world) + "; resume it with " +
-                        std::to_string(world) + " (another world size reads the data in another order)");
-    // rank 0's position is the round's base: rank r reads the r-th window of each round
-    const auto rank_offset = static_cast<size_t>(dist_.rank * tc_.micro_batch_size * mc_.max_seq_len);
+    // the position of the next round of the global window stream: the same on every rank and every world size
+    // (loader.h), so a checkpoint written by W ranks resumes on any world size that divides the global batch
     train_data_->set_position({l["epoch"].integer(0), static_cast<size_t>(l["shard"].integer(0)),
-                               static_cast<size_t>(l["offset"].integer(0)) + rank_offset});
+                               static_cast<size_t>(l["offset"].integer(0))});
+    world_segments_.clear();  // older checkpoints have only world_size: one stretch from step 0
+    if (s.has("world_segments"))
+      for (const auto& seg : s["world_segments"].elements()) world_segments_.emplace_back(seg[0].integer(0), seg[1].integer(1));
+    else
+      world_segments_.emplace_back(0, s.has("world_size") ? s["world_size"].integer(1) : 1);
     const json::value controller = restore_numbers(s["controller"].value());
     controller_->load_state(JsonField(controller, path, "controller"));
   }

@@ -109,6 +109,12 @@ json::object Run::report() {
       {"tokens_per_step", tokens_per_step_},
       {"distributed", json::object{{"world_size", dist_.world}, {"backend", dist_.backend},
                                    {"micro_batches_per_rank", accum_},
+                                   {"segments", [&] {  // resumed on another world size: where each stretch began
+                                      json::array a;
+                                      for (const auto& [from, w] : world_segments_)
+                                        a.push_back(json::object{{"from_step", from}, {"world_size", w}});
+                                      return a;
+                                    }()},
                                    {"sequences_per_rank_per_step", accum_ * tc_.micro_batch_size},
                                    {"reduced", "gradients (mean), train losses, gate statistics; every rank "
                                                "validates the whole split; rank 0 writes"}}},

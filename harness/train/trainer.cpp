@@ -158,6 +158,7 @@ TrainResult Run::go() {
   }
   const bool resumed = load_checkpoint();
   first_step_ = step_;
+  if (world_segments_.empty() || world_segments_.back().second != dist_.world) world_segments_.emplace_back(step_, dist_.world);
   if (writer_) open_metrics(resumed);
   std::ostringstream head;
   head << "skipbench train: " << vspec_.name << " (" << cspec_.name << " controller), " << mc_.n_layers
