@@ -346,11 +346,38 @@ int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& metho
   return 0;
 }
 
-int cmd_suite_run(const std::string& file, const std::string& out, int jobs, bool retry, bool report, int64_t task) {
+// torchrun for `suite run --nproc-per-run`: --torchrun, else $SKIPBENCH_TORCHRUN, else the project .venv's beside
+// the build folder (build/skipbench -> .venv/bin/torchrun), else torchrun on PATH.
+std::string find_torchrun(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* e = std::getenv("SKIPBENCH_TORCHRUN"); e && *e) return e;
+  const std::string exe = self_exe();  // .../build/skipbench
+  const auto up = [](const std::string& p) { const auto k = p.rfind('/'); return k == std::string::npos ? std::string(".") : p.substr(0, k); };
+  const std::string venv = fs::join(up(up(exe)), ".venv/bin/torchrun");
+  if (::access(venv.c_str(), X_OK) == 0) return venv;
+  if (const char* path = std::getenv("PATH")) {
+    std::string p = path;
+    for (size_t a = 0; a <= p.size();) {
+      const size_t b = std::min(p.find(':', a), p.size());
+      const std::string cand = fs::join(p.substr(a, b - a), "torchrun");
+      if (b > a && ::access(cand.c_str(), X_OK) == 0) return cand;
+      a = b + 1;
+    }
+  }
+  return venv;  // missing: run_suite names it in its error
+}
+
+int cmd_suite_run(const std::string& file, const std::string& out, int jobs, bool retry, bool report, int64_t task,
+                  int nproc, const std::string& torchrun) {
   if (task < -1) throw Error("--task: must be >= 0 (an index in the suite's runs, slurm/tasks.tsv), got " + std::to_string(task));
   Suite suite = load_suite(file);  // validates every run before anything starts
-  SuiteRunOptions so{jobs, retry, self_exe()};
+  SuiteRunOptions so;
+  so.jobs = jobs;
+  so.retry_failed = retry;
+  so.self_exe = self_exe();
   so.task = task;
+  so.nproc_per_run = nproc;
+  if (nproc > 1) so.torchrun = find_torchrun(torchrun);
   const int left = run_suite(suite, out, so);
   int rc = 0;
   if (report && task < 0) {
@@ -526,6 +553,14 @@ int run_cli(int argc, char** argv) {
   suite_run_cmd->add_flag("--no-report", no_report, "do not render the report at the end");
   int64_t suite_task = -1;
   suite_run_cmd->add_option("--task", suite_task, "only the (run, seed) with this index (a Slurm array task; no report)");
+  int nproc_per_run = 1;
+  std::string torchrun_path;
+  suite_run_cmd->add_option("--nproc-per-run", nproc_per_run,
+                            "ranks per run: each run trains data parallel under torchrun (threads split over jobs x ranks)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  suite_run_cmd->add_option("--torchrun", torchrun_path,
+                            "torchrun for --nproc-per-run (default: $SKIPBENCH_TORCHRUN, the project .venv's, PATH)");
   auto* suite_slurm_cmd = suite_cmd->add_subcommand("slurm", "write sbatch job arrays, one task per (run, seed)");
   SlurmOptions slurm;
   std::string slurm_file, slurm_out;
@@ -613,7 +648,8 @@ int run_cli(int argc, char** argv) {
   try {
     configure_host_allocator();  // before the first large tensor (harness/common/host_memory.h)
     if (*train_cmd) return cmd_train(config, sets, out, threads);
-    if (*suite_run_cmd) return cmd_suite_run(suite_file, suite_out, jobs, retry_failed, !no_report, suite_task);
+    if (*suite_run_cmd) return cmd_suite_run(suite_file, suite_out, jobs, retry_failed, !no_report, suite_task,
+                                              nproc_per_run, torchrun_path);
     if (*suite_slurm_cmd) return cmd_suite_slurm(slurm_file, slurm_out, slurm);
     if (*suite_status_cmd) return cmd_suite_status(suite_out);
     if (*report_cmd) return render_report(report_dir);

@@ -14,6 +14,10 @@
 #      nats from step 90 on, as the 2 -> 1 -> 2 run does: chaos, not a resume fault.
 #   3. A rank killed with SIGKILL ends the whole run non-zero within 60 s.
 #   4. Bad input: a partial torchrun environment, a world size that does not divide the batch, a wall-clock budget.
+#   5. `suite run --nproc-per-run 2`: the suite's run equals the direct 2-rank run exactly; a stop signal to one of
+#      its ranks leaves it pending (not failed: torchrun exits 1, the trainer's stop line decides), the same command
+#      resumes it onto the uninterrupted 2-rank curve exactly; a batch the ranks cannot split and a missing torchrun
+#      are refused before anything trains.
 # Usage: cli_distributed.sh path/to/skipbench   (run from the repository root, with data/default built)
 set -u
 bin="$1"
@@ -131,4 +135,41 @@ out=$(RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$bin" train "
 [[ $rc -eq 2 && "$out" == *"train.budget.kind: wall_clock is not supported with several ranks"* ]] \
   && echo "ok   a wall-clock budget refused with several ranks" || fail "wall_clock: rc=$rc $out"
 [[ -e "$tmp/bad" ]] && fail "bad input left $tmp/bad"
+
+# --- 5. suites with --nproc-per-run
+suite() {  # steps -> a suite file with the S settings as one run
+  cat > "$tmp/suite_$1.json" <<EOF
+{"name": "dp$1", "base": "configs/tiny.json",
+ "set": {"model.dim": 32, "model.n_layers": 4, "model.max_seq_len": 32, "train.batch_size": 8,
+         "train.micro_batch_size": 2, "train.val_every": 10, "train.val_max_batches": 4, "train.threads": 1},
+ "budget": {"kind": "steps", "value": $1}, "seeds": [0], "checkpoint_every": 1000,
+ "groups": [{"name": "gated", "variant": "skip_middle",
+             "controller": {"name": "proportional", "options": {"mean_target_start": 1.0, "mean_target_end": 0.5,
+                                                                "coef_update_multiplier": 0.5}}}]}
+EOF
+  echo "$tmp/suite_$1.json"
+}
+f24=$(suite 24)
+"$bin" suite run "$f24" --out "$tmp/s24" --nproc-per-run 2 --no-report >"$tmp/s24.log" 2>&1 || { fail "suite --nproc-per-run 2"; tail -5 "$tmp/s24.log"; }
+if out=$(compare "$tmp/s24/runs/gated/seed0/run.json" "$tmp/two/run.json" 0); then echo "ok   suite --nproc-per-run 2 equals the direct 2-rank run: $out"
+else fail "suite --nproc-per-run 2 vs direct: $out"; fi
+f200=$(suite 200)
+"$bin" suite run "$f200" --out "$tmp/s200" --nproc-per-run 2 --no-report >"$tmp/s200.log" 2>&1 &
+runner=$!
+log="$tmp/s200/runs/gated/seed0/train.log"
+for _ in $(seq 1 600); do grep -q "^step " "$log" 2>/dev/null && break; sleep 0.1; done
+kill -USR1 "$(pgrep -f "skipbench train .*--out $tmp/s200" | sort -n | tail -1)"
+wait "$runner"; rc=$?
+[[ $rc -eq 1 && ! -f "$tmp/s200/runs/gated/seed0/failed.json" && -f "$tmp/s200/runs/gated/seed0/checkpoint/state.json" ]] \
+  && grep -q "stopped gated seed 0" "$tmp/s200.log" && echo "ok   a rank stopped by a signal: the suite's run is pending, checkpointed" \
+  || { fail "suite rank stop: rc=$rc"; tail -5 "$tmp/s200.log"; }
+"$bin" suite run "$f200" --out "$tmp/s200" --nproc-per-run 2 --no-report >"$tmp/s200b.log" 2>&1 || { fail "suite resume"; tail -5 "$tmp/s200b.log"; }
+if out=$(compare "$tmp/s200/runs/gated/seed0/run.json" "$tmp/whole/run.json" 0); then echo "ok   the resumed suite run equals the uninterrupted 2-rank run: $out"
+else fail "suite resume vs whole: $out"; fi
+out=$("$bin" suite run "$f24" --out "$tmp/s3" --nproc-per-run 3 --no-report 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"run gated seed 0: train.batch_size 8 is not a multiple of train.micro_batch_size (2) x --nproc-per-run (3)"* && ! -e "$tmp/s3" ]] \
+  && echo "ok   --nproc-per-run 3 refused before training" || fail "nproc 3: rc=$rc $out"
+out=$("$bin" suite run "$f24" --out "$tmp/s4" --nproc-per-run 2 --torchrun /nonexistent/torchrun --no-report 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"torchrun not found at '/nonexistent/torchrun'"* ]] && echo "ok   a missing torchrun refused" \
+  || fail "missing torchrun: rc=$rc $out"
 exit $((fails > 0))

@@ -31,6 +31,22 @@ namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
 void on_signal(int) { g_interrupted = 1; }
 
+int64_t file_size(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  return in ? static_cast<int64_t>(in.tellg()) : 0;
+}
+
+// What a trainer wrote to its log since `from` (bytes): a torchrun-launched run's own exit code is torchrun's (1
+// on any worker's non-zero exit), so a stop by a signal (the trainer's exit 75) is read from rank 0's line.
+bool stopped_since(const std::string& log, int64_t from) {
+  std::ifstream in(log, std::ios::binary);
+  in.seekg(from);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find("stopped by a signal after step") != std::string::npos) return true;
+  return false;
+}
+
 std::string last_line(const std::string& path) {
   std::ifstream in(path);
   std::string line, last;
@@ -104,7 +120,27 @@ void prepare_suite_dir(const Suite& suite, const std::string& out) {
   }
 }
 
+void check_nproc_per_run(const Suite& suite, int n) {
+  if (n < 1) throw Error("--nproc-per-run: must be >= 1, got " + std::to_string(n));
+  if (n == 1) return;
+  for (const auto& r : suite.runs) {
+    const Config c = config_from_json(r.config, suite.file + ": run " + r.name);
+    const std::string where = suite.file + ": run " + r.name + " seed " + std::to_string(r.seed) + ": ";
+    if (c.train.batch_size % (c.train.micro_batch_size * n) != 0)
+      throw Error(where + "train.batch_size " + std::to_string(c.train.batch_size) + " is not a multiple of " +
+                  "train.micro_batch_size (" + std::to_string(c.train.micro_batch_size) + ") x --nproc-per-run (" +
+                  std::to_string(n) + "); lower micro_batch_size or choose another --nproc-per-run");
+    if (c.train.budget_kind == "wall_clock")
+      throw Error(where + "budget.kind wall_clock cannot run with --nproc-per-run > 1 (each rank's clock would stop "
+                          "it at another step); use a steps, tokens or flops budget");
+  }
+}
+
 int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions& opts) {
+  check_nproc_per_run(suite, opts.nproc_per_run);
+  if (opts.nproc_per_run > 1 && ::access(opts.torchrun.c_str(), X_OK) != 0)
+    throw Error("--nproc-per-run " + std::to_string(opts.nproc_per_run) + ": torchrun not found at '" + opts.torchrun +
+                "'; run bash ci/setup.sh (the project .venv has it) or pass --torchrun PATH");
   if (opts.task >= static_cast<int64_t>(suite.runs.size()))
     throw Error("--task " + std::to_string(opts.task) + ": the suite has " + std::to_string(suite.runs.size()) +
                 " (run, seed) tasks, 0.." + std::to_string(static_cast<int64_t>(suite.runs.size()) - 1));
@@ -144,8 +180,10 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
   sigaction(SIGTERM, &sa, &old_term);
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const int threads = std::max(1, static_cast<int>(cores) / std::max(1, opts.jobs));
+  const int nproc = std::max(1, opts.nproc_per_run);
+  const int threads = std::max(1, static_cast<int>(cores) / (std::max(1, opts.jobs) * nproc));
   std::map<pid_t, const SuiteRun*> running;
+  std::map<pid_t, int64_t> log_start;  // each trainer's log size at its start
   size_t next = 0;
   int finished = 0, total = static_cast<int>(todo.size());
   auto launch = [&](const SuiteRun* r) {
@@ -160,6 +198,7 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
       ::usleep(100000);
     }
     const pid_t parent = ::getpid();
+    const int64_t start_size = file_size(log);
     pid_t pid = ::fork();
     if (pid == 0) {
       // the trainer dies with the suite (SIGTERM: it stops, and the next suite resumes it from its checkpoint)
@@ -172,6 +211,14 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
       // An explicit OpenMP thread count: with it unset, libgomp's spin-waiting threads slowed training up to 20x
       // when other processes shared the 2 cores (measured on the CI machine type; see benchmarks/RESULTS.md).
       if (!std::getenv("OMP_NUM_THREADS")) ::setenv("OMP_NUM_THREADS", th.c_str(), 1);
+      if (nproc > 1) {  // torchrun's agent starts the ranks (a free port on this host) and forwards SIGTERM to them
+        const std::string np = std::to_string(nproc);
+        ::execl(opts.torchrun.c_str(), opts.torchrun.c_str(), "--standalone", "--nproc-per-node", np.c_str(),
+                "--max-restarts", "0", "--no-python", opts.self_exe.c_str(), "train", "--config", cfg.c_str(),
+                "--out", dir.c_str(), "--threads", th.c_str(), static_cast<char*>(nullptr));
+        std::perror("exec torchrun");
+        ::_exit(127);
+      }
       ::execl(opts.self_exe.c_str(), opts.self_exe.c_str(), "train", "--config", cfg.c_str(), "--out", dir.c_str(),
               "--threads", th.c_str(), static_cast<char*>(nullptr));
       std::perror("exec skipbench");
@@ -179,6 +226,7 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
     }
     if (pid < 0) throw Error("cannot start a training process (fork failed)");
     running[pid] = r;
+    log_start[pid] = start_size;
     std::cerr << "  start  " << r->name << " seed " << r->seed << "  (log: " << log << ")\n";
   };
   bool forwarded = false;
@@ -202,13 +250,15 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
     if (it == running.end()) continue;
     const SuiteRun* r = it->second;
     running.erase(it);
+    const int64_t log_from = log_start[pid];
     const std::string dir = fs::join(out, r->dir);
     ++finished;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       std::cerr << "  done   " << r->name << " seed " << r->seed << " [" << finished << "/" << total << "]\n";
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && fs::exists(fs::join(dir, "run.json"))) {
       std::cerr << "  FAILED " << r->name << " seed " << r->seed << ": diverged (see run.json)\n";
-    } else if (g_interrupted || (WIFEXITED(status) && WEXITSTATUS(status) == 75)) {
+    } else if (g_interrupted || (WIFEXITED(status) && WEXITSTATUS(status) == 75) ||
+               (nproc > 1 && !fs::exists(fs::join(dir, "run.json")) && stopped_since(fs::join(dir, "train.log"), log_from))) {
       // 75: the trainer was stopped by a signal and checkpointed after its step in progress
       std::cerr << "  stopped " << r->name << " seed " << r->seed << " (resumes from its last checkpoint)\n";
     } else if (fs::exists(fs::join(dir, "run.json"))) {
@@ -220,7 +270,8 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       std::string reason = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                                : last_line(fs::join(dir, "train.log"));
-      if (code == 127) reason = "could not start " + opts.self_exe + " (rebuilt or removed while the suite ran?)";
+      if (code == 127)
+        reason = "could not start " + (nproc > 1 ? opts.torchrun : opts.self_exe) + " (rebuilt or removed while the suite ran?)";
       if (reason.empty()) reason = "exit code " + std::to_string(code) + " (see train.log)";
       write_file_atomic(fs::join(dir, "failed.json"),
                         pretty_json(json::object{{"reason", reason}, {"exit_code", code}}));

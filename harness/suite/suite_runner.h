@@ -16,7 +16,15 @@ struct SuiteRunOptions {
   bool retry_failed = false;
   std::string self_exe;  // the skipbench binary to run `train` with
   int64_t task = -1;     // >= 0: only the (run, seed) with this index in suite.json's runs (a Slurm array task)
+  // > 1: each run is data parallel over this many processes, launched as
+  // `torchrun --standalone --nproc-per-node N --no-python skipbench train ...` (threads split over jobs x ranks)
+  int nproc_per_run = 1;
+  std::string torchrun;  // the torchrun executable (needed when nproc_per_run > 1)
 };
+
+// Every run of the suite can train data parallel over n ranks (its global batch splits into whole micro-batches
+// per rank; no wall-clock budget); throws Error naming the suite file and the run otherwise.
+void check_nproc_per_run(const Suite& suite, int n);
 
 // Returns the number of runs that are not done (0: the suite is complete); with opts.task, 0 or 1 for that run.
 // A trainer that exits 75 (stopped by a signal, checkpointed) stays pending; SIGTERM / SIGINT to the suite stops
