@@ -17,6 +17,7 @@ APT_PACKAGES=(
   libgloo-dev               # headers for c10d ProcessGroupGloo (data parallel; the wheel ships none, the code is in libtorch_cpu)
   libsentencepiece-dev pkgconf  # BPE tokenizers for `skipbench data prepare` (found through pkg-config)
   clang-14 libclang-rt-14-dev  # libFuzzer targets for the parsers (ci/fuzz.sh, ctest fuzz.smoke)
+  slurm-wlm munge           # a private one-node Slurm cluster for ctest cli.slurm_cluster (ci/slurm_cluster.sh)
   fortunes                  # embedded default corpus (real English text, no download) ...
   fortune-anarchism fortunes-bofh-excuses fortunes-debian-hints  # ... and more English text from Debian:
   bible-kjv bible-kjv-text jargon-text debian-reference-en debian-handbook python3.11-doc  # (ci/default_data.sh)

@@ -47,7 +47,10 @@ std::string array_script(const Suite& suite, const std::string& out, const Slurm
     << "task=$(( " << first << " + SLURM_ARRAY_TASK_ID ))\n"
     << "export OMP_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-" << o.cpus_per_task << "}\"\n"
     << "stop=0\n"
-    << "trap 'stop=1; kill -TERM \"$child\" 2>/dev/null' USR1 TERM\n"
+    << "# USR1 (--signal, before the time limit): checkpoint and requeue this task. TERM (scancel, or the cluster\n"
+    << "# requeueing or preempting the job itself): checkpoint and exit; never requeue, or scancel could not cancel.\n"
+    << "trap 'stop=1; kill -TERM \"$child\" 2>/dev/null' USR1\n"
+    << "trap 'kill -TERM \"$child\" 2>/dev/null' TERM\n"
     << q(o.self_exe) << " suite run " << q(o.suite_file) << " --out " << q(out)
     << " --task \"$task\" --no-report --jobs 1 &\n"
     << "child=$!\n"
