@@ -4,6 +4,8 @@
 #      statistics are all-reduced too): train loss at every step and the final validation loss within 1e-5 nats,
 #      the controller's final state within 1e-6 (all-reduce sums in another order than one process: measured
 #      differences are ~2e-7 in fp32), run.json records world_size 2.
+#   1b. The same for LayerDrop with real skipping (p_max 0.5, train.skip_compute, early-exit loss): its random
+#      draws are indexed by the micro-batch's place in the global batch, so 2 ranks drop what one process drops.
 #   2. A stop signal to rank 1 alone stops both ranks at the same step, checkpointed (exit 75 each); the resumed
 #      2-rank run ends with the uninterrupted 2-rank run's curve exactly. Another world size: the same checkpoint
 #      resumed by 1 process (stopped again by a signal) and then by 2 ranks again ends within 1e-5 of the
@@ -69,6 +71,18 @@ if out=$(compare "$tmp/one/run.json" "$tmp/two/run.json" 1e-5); then echo "ok   
 else fail "2 ranks vs 1 process: $out"; fi
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["distributed"]; assert d["world_size"] == 2 and d["backend"] == "gloo", d' \
   "$tmp/two/run.json" || fail "run.json distributed"
+
+# --- 1b. LayerDrop: 2 ranks == 1 process (the draws follow the global micro-batch index)
+LD=(--set variant.name=layerdrop --set variant.options.p_max=0.5 --set variant.options.exit_scale=0.1
+    --set variant.options.exit_stride=2 --set train.skip_compute=true --set train.controller.name=none --set 'train.controller.options={}'
+    --set train.steps=24)
+"$bin" train "${S[@]}" "${LD[@]}" --out "$tmp/ld1" >/dev/null 2>&1 || fail "layerdrop 1 process"
+port=$((port + 1))
+dp "${S[@]}" "${LD[@]}" --out "$tmp/ld2" >"$tmp/ld2.log" 2>&1 || { fail "layerdrop 2 ranks"; tail -5 "$tmp/ld2.log"; }
+if out=$(prefix "$tmp/ld1/run.json" "$tmp/ld2/run.json" 1e-5 24) &&
+   python3 -c 'import json,sys; a,b=(json.load(open(p))["final"]["val_loss"] for p in sys.argv[1:]); assert abs(a-b)<=1e-5,(a,b)' \
+     "$tmp/ld1/run.json" "$tmp/ld2/run.json"; then echo "ok   layerdrop, 2 ranks vs 1 process: $out"
+else fail "layerdrop 2 ranks vs 1 process: $out"; fi
 
 # --- 2. a signal to one rank stops both; resume
 port=$((port + 1))
