@@ -154,13 +154,9 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   if (repeat < 0 || repeat > 1000) throw Error("--repeat: must be in 0..1000, got " + std::to_string(repeat));
   if (repeat > 0 && !hard_skip)
     throw Error("--repeat: only with --hard-skip or --exits (it times forward passes side by side)");
-  auto run = load_run(run_dir);
+  auto run = load_completed_run(run_dir, "its weights are not a trained model to evaluate (train it again, or "
+                                          "evaluate another run)");
   Config& cfg = run.config;
-  const json::value rep = read_run_report(fs::join(run_dir, "run.json"));
-  const std::string status = JsonField(rep, fs::join(run_dir, "run.json"))["status"].str();
-  if (status != "completed")
-    throw Error(fs::join(run_dir, "run.json") + ": the run is \"" + status + "\"" +
-                ", its weights are not a trained model to evaluate (train it again, or evaluate another run)");
   const torch::Device dev = (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
   run.model->to(dev);
   if (causal) {
@@ -218,13 +214,8 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
 // (repeats interleaved over depths, medians), beside the standard-mode FLOPs estimate of d blocks + head. Meant for
 // `layerdrop` runs (trained for it); on any other run it shows what exiting early costs a model not trained to.
 int cmd_eval_exits(const std::string& run_dir, const std::string& data_glob, int64_t max_batches, int repeat) {
-  auto run = load_run(run_dir);
+  auto run = load_completed_run(run_dir, "its weights are not a trained model to evaluate");
   Config& cfg = run.config;
-  const std::string rj = fs::join(run_dir, "run.json");
-  const json::value rep = read_run_report(rj);
-  const std::string status = JsonField(rep, rj)["status"].str();
-  if (status != "completed")
-    throw Error(rj + ": the run is \"" + status + "\", its weights are not a trained model to evaluate");
   const torch::Device dev = (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
   run.model->to(dev);
   const std::string glob = data_glob.empty() ? cfg.data.val : data_glob;
@@ -289,10 +280,9 @@ int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& metho
   if (out.empty()) throw Error("--out: must not be empty (the pruned run's directory)");
   if (fs::exists(fs::join(out, "run.json"))) throw Error(fs::join(out, "run.json") + ": already exists; choose another --out");
   const std::string src_json = fs::join(run_dir, "run.json");
-  auto run = load_run(run_dir);
+  auto run = load_completed_run(run_dir, "not a trained model to prune");
   const json::value src_doc = read_run_report(src_json);
   const JsonField src(src_doc, src_json);
-  if (src["status"].str() != "completed") throw Error(src_json + ": the run is \"" + src["status"].str() + "\", not a trained model");
   if (run.config.variant.name != "dense")
     throw Error(src_json + ": variant " + run.config.variant.name + ": prune works on dense runs (prune the dense "
                 "twin; skip_middle's gates are tied to its depth)");

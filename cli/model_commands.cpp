@@ -37,15 +37,6 @@ torch::Device device_for(const Config& cfg) {
   return (cfg.train.device != "cpu" && torch::cuda::is_available()) ? torch::kCUDA : torch::kCPU;
 }
 
-LoadedRun load_completed(const std::string& dir) {
-  const std::string rj = fs::join(dir, "run.json");
-  auto run = load_run(dir);
-  const json::value rep = read_run_report(rj);
-  if (JsonField(rep, rj)["status"].str() != "completed")
-    throw Error(rj + ": the run is not completed; its weights are not a trained model");
-  return run;
-}
-
 int run_import_gguf(const ModelCommandState& st, const PythonHelper& python) {
   if (st.out.empty()) throw Error("--out: must not be empty (the imported run's directory)");
   if (fs::exists(fs::join(st.out, "run.json"))) throw Error(fs::join(st.out, "run.json") + ": already exists; choose another --out");
@@ -82,7 +73,7 @@ int run_import_gguf(const ModelCommandState& st, const PythonHelper& python) {
 
 int run_logits(const ModelCommandState& st) {
   if (st.batches < 1) throw Error("--batches: must be >= 1, got " + std::to_string(st.batches));
-  auto run = load_completed(st.run);
+  auto run = load_completed_run(st.run, "its weights are not a trained model");
   const auto dev = device_for(run.config);
   run.model->to(dev);
   run.model->eval();
@@ -107,7 +98,7 @@ int run_logits(const ModelCommandState& st) {
 
 int run_layer_ablation(const ModelCommandState& st, const PythonHelper& python) {
   if (st.out.empty()) throw Error("--out: must not be empty");
-  auto run = load_completed(st.run);
+  auto run = load_completed_run(st.run, "its weights are not a trained model");
   const auto dev = device_for(run.config);
   run.model->to(dev);
   const std::string glob = st.data.empty() ? run.config.data.val : st.data;

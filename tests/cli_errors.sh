@@ -85,6 +85,14 @@ check import_skip_middle_missing "nope/config.json: cannot open file" import ski
 check import_gguf_missing_file "nope.gguf: no such GGUF file" import gguf "$tmp/nope.gguf" --out "$tmp/imp" --no-data
 check layer_ablation_missing_run "nope/run.json: cannot open file" layer-ablation --run "$tmp/nope" --out "$tmp/abl"
 check logits_batches "--batches: must be >= 1, got 0" logits --run "$tmp/nope" --out "$tmp/l.safetensors" --batches 0
+# a run that diverged (lr 1e30: exit 3, run.json status "diverged") is no trained model for eval, prune or init_from
+"$bin" train --config configs/tiny.json "${small[@]:2}" --out "$tmp/diverged" --set variant.name=dense \
+  --set train.optimizer.default.lr=1e30 --set train.steps=4 >/dev/null 2>&1
+grep -q '"diverged"' "$tmp/diverged/run.json" 2>/dev/null || { echo "FAIL diverged_setup: no diverged run"; fails=$((fails + 1)); }
+check eval_diverged 'diverged/run.json: the run is "diverged", its weights are not a trained model to evaluate' eval --run "$tmp/diverged"
+check prune_diverged 'the run is "diverged", not a trained model to prune' prune --run "$tmp/diverged" --drop 1 --out "$tmp/out"
+check init_from_diverged 'the run is "diverged", not a trained model to start from' train --config configs/tiny.json "${small[@]}" \
+  --set variant.name=dense --set "train.init_from=$tmp/diverged"
 check prune_method "--method: expected influence (ShortGPT) or span" prune --run "$tmp/nope" --drop 1 --method random --out "$tmp/out"
 check prune_missing_run "nope/run.json: cannot open file" prune --run "$tmp/nope" --drop 1 --out "$tmp/out"
 check prune_blocks_count "--blocks: name exactly --drop blocks (2), got 1" prune --run "$tmp/nope" --drop 2 --blocks 1 --out "$tmp/out"

@@ -45,11 +45,15 @@ LoadedRun load_run(const std::string& dir) {
   return r;
 }
 
-std::vector<std::string> init_from_run(Transformer& model, const std::string& dir) {
+LoadedRun load_completed_run(const std::string& dir, const std::string& why) {
   const std::string rj = fs::join(dir, "run.json");
-  auto src = load_run(dir);
-  if (JsonField(read_run_report(rj), rj)["status"].str() != "completed")
-    throw Error("train.init_from: " + rj + ": the run is not completed (no trained weights to start from)");
+  const std::string status = JsonField(read_run_report(rj), rj)["status"].str();  // before the weights: a
+  if (status != "completed") throw Error(rj + ": the run is \"" + status + "\", " + why);  // diverged run has none
+  return load_run(dir);
+}
+
+std::vector<std::string> init_from_run(Transformer& model, const std::string& dir) {
+  auto src = load_completed_run(dir, "not a trained model to start from (train.init_from)");
   auto dst = model->named_parameters(/*recurse=*/true);
   torch::NoGradGuard ng;
   std::set<std::string> copied;

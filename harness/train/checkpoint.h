@@ -18,6 +18,9 @@ struct LoadedRun {
 };
 // Reads DIR/run.json (its fully resolved config) and DIR/model.pt. Throws Error naming the file.
 LoadedRun load_run(const std::string& dir);
+// load_run of a run whose status is "completed" (the only weights that are a trained model); otherwise throws
+// Error "<dir>/run.json: the run is \"<status>\", <why>" (why: what the caller needed the weights for).
+LoadedRun load_completed_run(const std::string& dir, const std::string& why);
 
 // train.init_from: copies every parameter of the completed run in `dir` into `model` by name (shapes must match;
 // a parameter the model lacks is an Error naming it). Returns the model's parameters the run did not have (they
