@@ -270,8 +270,28 @@ int cmd_eval_exits(const std::string& run_dir, const std::string& data_glob, int
 
 // skipbench prune: a trained dense run minus K blocks chosen by Block Influence or angular distance (prune.h),
 // written as a run directory of its own (run.json + model.pt + prune.json) that eval, profile and reports load.
+// The healing fine-tune's config: the pruned run's, trained for `steps` optimizer steps from the pruned weights
+// (train.init_from), every optimizer group's lr scaled by lr_scale, validation at the end only.
+json::object healing_config(const json::object& pruned, const std::string& pruned_dir, int64_t steps, double lr_scale) {
+  json::object c = pruned;
+  auto& t = c["train"].as_object();
+  t["steps"] = steps;
+  t["budget"] = json::object{{"kind", "steps"}, {"value", steps}};
+  t["init_from"] = pruned_dir;
+  t["val_every"] = 0;
+  for (auto& [name, group] : t["optimizer"].as_object())
+    if (group.is_object() && group.as_object().contains("lr") && group.as_object().at("lr").is_number())
+      group.as_object()["lr"] = group.as_object().at("lr").to_number<double>() * lr_scale;
+  return c;
+}
+
 int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& method, const std::vector<int64_t>& blocks,
-              const std::string& data_glob, int64_t max_batches, const std::string& out) {
+              const std::string& data_glob, int64_t max_batches, const std::string& out, int64_t heal_steps,
+              double heal_lr_scale) {
+  if (heal_steps < 0) throw Error("--heal-steps: must be >= 0 (0: no healing), got " + std::to_string(heal_steps));
+  if (!(heal_lr_scale > 0 && heal_lr_scale <= 10))
+    throw Error("--heal-lr-scale: must be in (0, 10] (a factor on the source run's learning rates), got " +
+                std::to_string(heal_lr_scale));
   if (method != "influence" && method != "span" && method != "blocks")
     throw Error("--method: expected influence (ShortGPT) or span (Gromov et al.), got '" + method + "'");
   if (method == "blocks" && static_cast<int64_t>(blocks.size()) != drop)
@@ -319,7 +339,11 @@ int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& metho
                       {"n_layers_after", check.model.n_layers},
                       {"measured_on", json::object{{"data", glob}, {"max_batches", max_batches}}},
                       {"redundancy", red.to_json()},
-                      {"healing", "none (the pruned weights as they are)"}};
+                      {"healing", heal_steps == 0
+                                      ? json::value("none (the pruned weights as they are)")
+                                      : json::value(json::object{{"run", "healed"}, {"steps", heal_steps},
+                                                                 {"lr_scale", heal_lr_scale},
+                                                                 {"data", check.data.train}})}};
   fs::make_dirs(out);
   write_file_atomic(fs::join(out, "prune.json"), pretty_json(record));
   save_model(pruned, fs::join(out, "model.pt"));
@@ -330,9 +354,20 @@ int cmd_prune(const std::string& run_dir, int64_t drop, const std::string& metho
   for (const char* stale : {"final", "train_curve", "val_curve", "gates", "flops", "timing", "params"})
     report.erase(stale);  // numbers of the unpruned model: evaluate the pruned one (skipbench eval)
   write_run_report(out, report);
+  std::string healed;
+  if (heal_steps > 0) {  // a run of its own in OUT/healed, started from the pruned weights just written
+    healed = fs::join(out, "healed");
+    const Config hc = config_from_json(healing_config(config, out, heal_steps, heal_lr_scale), healed + "/run.json");
+    TrainOptions opts;
+    opts.progress = &std::cerr;
+    const auto r = train(hc, healed, opts);
+    if (r.status != "completed")
+      throw Error(healed + ": the healing fine-tune " + r.status + " (the pruned model in " + out + " is kept)");
+  }
   std::cout << pretty_json(json::object{{"dropped_blocks", json_array(dropped)},
                                         {"block_influence", json_array(red.block_influence)},
-                                        {"run", out}});
+                                        {"run", out},
+                                        {"healed_run", healed.empty() ? json::value(nullptr) : json::value(healed)}});
   return 0;
 }
 
@@ -516,6 +551,12 @@ int run_cli(int argc, char** argv) {
   prune_cmd->add_option("--data", eval_data, "shard glob to measure on (default: the run's validation data)");
   prune_cmd->add_option("--max-batches", max_batches, "measure on N batches (0: all)");
   prune_cmd->add_option("--out", prune_out, "the pruned run's directory")->required();
+  int64_t heal_steps = 0;
+  double heal_lr_scale = 0.1;
+  prune_cmd->add_option("--heal-steps", heal_steps,
+                        "then fine-tune the pruned model this many steps on the run's training data (OUT/healed)");
+  prune_cmd->add_option("--heal-lr-scale", heal_lr_scale, "healing lr = this x the source run's lr of each group")
+      ->capture_default_str();
   std::vector<std::string> calibrate_args;
   auto* claims_cmd = app.add_subcommand("claims", "the claims engine");
   claims_cmd->require_subcommand(1);
@@ -679,7 +720,8 @@ int run_cli(int argc, char** argv) {
     if (*eval_cmd) return cmd_eval(run_dir, hard_skip, eval_data, eval_labels, max_batches, eval_repeat, eval_causal);
     if (*prune_cmd) {
       if (!prune_blocks.empty()) prune_method = "blocks";
-      return cmd_prune(prune_run, prune_drop, prune_method, prune_blocks, eval_data, max_batches, prune_out);
+      return cmd_prune(prune_run, prune_drop, prune_method, prune_blocks, eval_data, max_batches, prune_out,
+                       heal_steps, heal_lr_scale);
     }
     if (*calibrate_cmd) return run_python_helper("reports/claims_calibrate.py", calibrate_cmd->remaining());
     if (*export_cmd) return run_python_helper("reports/export_metrics.py", export_cmd->remaining());

@@ -89,6 +89,27 @@ check_causal_dense=$("$bin" eval --run "$tmp/run_dense" --causal --max-batches 1
 "$bin" prune --run "$tmp/run_dense" --drop 2 --method span --max-batches 2 --out "$tmp/pruned" >/dev/null
 "$bin" eval --run "$tmp/pruned" --max-batches 2 >/dev/null
 "$bin" prune --run "$tmp/run_dense" --drop 2 --blocks 2,1 --max-batches 1 --out "$tmp/pruned_given" >/dev/null
+# healing: the same pruning, then 30 steps of fine-tuning from the pruned weights (OUT/healed, a run of its own)
+"$bin" prune --run "$tmp/run_dense" --drop 2 --method span --max-batches 2 --out "$tmp/pruned_healed" \
+  --heal-steps 30 --heal-lr-scale 0.5 >/dev/null 2>&1 || { echo "FAIL prune --heal-steps"; exit 1; }
+"$bin" eval --run "$tmp/pruned_healed/healed" --max-batches 2 >/dev/null
+python3 - "$tmp/pruned" "$tmp/pruned_healed" "$tmp/run_dense" <<'PY'
+import json, sys
+pruned, healed_dir, src = sys.argv[1:]
+h = json.load(open(f"{healed_dir}/healed/run.json"))
+p = json.load(open(f"{healed_dir}/prune.json"))
+s = json.load(open(f"{src}/run.json"))
+assert h["status"] == "completed" and h["final"]["steps"] == 30, (h["status"], h["final"])
+assert h["model"]["init_from"] == healed_dir and h["model"]["initialised_fresh"] == [], h["model"]
+assert h["config"]["model"]["n_layers"] == 2
+assert p["healing"]["steps"] == 30 and p["healing"]["run"] == "healed", p["healing"]
+lr = h["config"]["train"]["optimizer"]["default"]["lr"]
+assert abs(lr - 0.5 * s["config"]["train"]["optimizer"]["default"]["lr"]) < 1e-12, lr
+before = json.load(open(f"{pruned}/eval_soft.json"))["loss"]  # the same span pruned, not healed
+after = json.load(open(f"{healed_dir}/healed/eval_soft.json"))["loss"]
+assert after < before, (before, after)
+print(f"ok prune --heal-steps 30: val loss {before:.4f} pruned -> {after:.4f} healed")
+PY
 python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert p["dropped_blocks"] == [1, 2] and p["method"] == "blocks", p' \
   "$tmp/pruned_given/prune.json"
 python3 - "$tmp/pruned" <<'PY'
