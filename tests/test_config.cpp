@@ -165,3 +165,32 @@ TEST(Suite, ValidationRefusesWhatTheVariantRefusesWithoutBuildingAModel) {
   build_model(m, PluginConfig{"test_counting", {}});
   EXPECT_EQ(g_counting_builds, 1);
 }
+
+// A group naming the base config's own variant keeps the base's variant options (its "options" override them);
+// a group naming another variant starts from none.
+TEST(Suite, AGroupOfTheBaseVariantKeepsItsOptionsAnotherVariantStartsFromNone) {
+  TempDir d;
+  data::write_shard(d.file("t_000.bin"), ::skipbench::testing::patterned_tokens(4096, 64));
+  const std::string base = write(d, "base.json", R"({"model": {"vocab_size": 64, "dim": 32, "n_heads": 4,
+      "max_seq_len": 16, "n_layers": 4}, "variant": {"name": "skip_middle", "options": {"mask_init_std": 0.001,
+      "zero_init_masks": false}}, "data": {"train": ")" + d.file("t_*.bin") + R"(", "val": ")" + d.file("t_*.bin") + R"("}})");
+  const std::string p = write(d, "s.json", R"({"name": "v", "base": ")" + base + R"(",
+      "budget": {"kind": "steps", "value": 1}, "seeds": [0],
+      "groups": [{"name": "same", "variant": "skip_middle"},
+                 {"name": "over", "variant": "skip_middle", "options": {"mask_init_std": 0.5}},
+                 {"name": "other", "variant": "dense"}]})");
+  const Suite s = load_suite(p);
+  ASSERT_EQ(s.runs.size(), 3u);
+  auto opts = [&](size_t i) {
+    const auto* o = s.runs[i].config.at("variant").as_object().if_contains("options");
+    return o ? o->as_object() : boost::json::object{};
+  };
+  auto has = [&](size_t i, const char* k) { return opts(i).contains(k); };
+  ASSERT_TRUE(has(0, "mask_init_std") && has(1, "mask_init_std") && has(1, "zero_init_masks"))
+      << boost::json::serialize(s.runs[1].config.at("variant"));
+  EXPECT_EQ(opts(0).at("mask_init_std").to_number<double>(), 0.001);
+  EXPECT_EQ(opts(0).at("zero_init_masks").as_bool(), false);
+  EXPECT_EQ(opts(1).at("mask_init_std").to_number<double>(), 0.5);
+  EXPECT_EQ(opts(1).at("zero_init_masks").as_bool(), false) << "the group's options merge over the base's";
+  EXPECT_TRUE(opts(2).empty()) << "dense starts from no options";
+}

@@ -143,6 +143,7 @@ Suite parse_suite(const json::value& root, const std::string& file, const SuiteC
     if (gname.front() == '.')  // ".." once wrote its runs outside the suite's folder; ".x" would hide them
       fail(file, gp + ".name", "'" + gname + "' names a folder under runs/: start it with a letter, digit, '-' or '_'");
     json::object cfg = base;
+    bool same_variant = true;  // the group keeps (or names) the base config's own variant
     if (g.contains("variant")) {
       if (!g.at("variant").is_string()) fail(file, gp + ".variant", "expected a variant name");
       const std::string v(g.at("variant").get_string());
@@ -151,10 +152,21 @@ Suite parse_suite(const json::value& root, const std::string& file, const SuiteC
       } catch (const Error& e) {
         fail(file, gp + ".variant", e.what());
       }
+      // another variant starts from no options (the base's would not fit it); the base's own variant keeps them
+      // (a group naming it used to drop a base config's options silently)
+      same_variant = cfg.contains("variant") && cfg.at("variant").is_object() &&
+                        cfg.at("variant").as_object().contains("name") &&
+                        cfg.at("variant").as_object().at("name") == json::value(json::string(v));
       apply_override_value(cfg, "variant.name", json::string(v), file + ": " + gp);
-      apply_override_value(cfg, "variant.options", json::object{}, file + ": " + gp);
+      if (!same_variant) apply_override_value(cfg, "variant.options", json::object{}, file + ": " + gp);
     }
-    if (g.contains("options")) apply_override_value(cfg, "variant.options", g.at("options"), file + ": " + gp + ".options");
+    if (g.contains("options")) {
+      if (same_variant && g.at("options").is_object())  // merged over the base's options, key by key
+        for (const auto& [k, v] : g.at("options").get_object())
+          apply_override_value(cfg, "variant.options." + std::string(k), v, file + ": " + gp + ".options");
+      else
+        apply_override_value(cfg, "variant.options", g.at("options"), file + ": " + gp + ".options");
+    }
     if (g.contains("controller")) {
       if (!g.at("controller").is_object()) fail(file, gp + ".controller", "expected {\"name\": ..., \"options\": {...}}");
       const auto& c = g.at("controller").get_object();

@@ -7,7 +7,9 @@
 //    "checkpoint_every": 25,                        // optional (default 25)
 //    "groups": [{"name": "dense", "variant": "dense", "options": {...}, "controller": {"name": ..., "options": ...},
 //                "set": {...}, "grid": {"model.n_layers": [2, 4, 6]}}, ...]}
-// Each group expands to the cartesian product of its grid; each point runs once per seed, named
+// A group's "variant" other than the base's starts from no options; the base's own variant (named or not) keeps
+// the base's options, and the group's "options" merge over them key by key. Each group expands to the cartesian
+// product of its grid; each point runs once per seed, named
 // "<group>-<key>_<value>..." in runs/<name>/seed<k>/. Everything is validated before any training starts: every
 // run's config resolves and its variant, controller and data exist; errors name the file and JSON path.
 // The parsing and expansion (suite_parse.cpp) needs no LibTorch, so a fuzzer can drive it (tests/fuzz/fuzz_suite.cpp);
