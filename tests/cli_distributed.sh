@@ -18,8 +18,9 @@
 #   4. Bad input: a partial torchrun environment, a world size that does not divide the batch, a wall-clock budget.
 #   5. `suite run --nproc-per-run 2`: the suite's run equals the direct 2-rank run exactly; a stop signal to one of
 #      its ranks leaves it pending (not failed: torchrun exits 1, the trainer's stop line decides), the same command
-#      resumes it onto the uninterrupted 2-rank curve exactly; a batch the ranks cannot split and a missing torchrun
-#      are refused before anything trains.
+#      resumes it onto the uninterrupted 2-rank curve exactly; a diverged run is reported as diverged (torchrun's
+#      exit 1 hides the trainer's 3: the record decides); a batch the ranks cannot split and a missing torchrun are
+#      refused before anything trains.
 # Usage: cli_distributed.sh path/to/skipbench   (run from the repository root, with data/default built)
 set -u
 bin="$1"
@@ -180,6 +181,10 @@ wait "$runner"; rc=$?
 "$bin" suite run "$f200" --out "$tmp/s200" --nproc-per-run 2 --no-report >"$tmp/s200b.log" 2>&1 || { fail "suite resume"; tail -5 "$tmp/s200b.log"; }
 if out=$(compare "$tmp/s200/runs/gated/seed0/run.json" "$tmp/whole/run.json" 0); then echo "ok   the resumed suite run equals the uninterrupted 2-rank run: $out"
 else fail "suite resume vs whole: $out"; fi
+sed 's/"train.threads": 1}/"train.threads": 1, "train.optimizer.default.lr": 1e30}/' "$f24" >"$tmp/suite_div.json"
+"$bin" suite run "$tmp/suite_div.json" --out "$tmp/sdiv" --nproc-per-run 2 --no-report >"$tmp/sdiv.log" 2>&1
+grep -q "FAILED gated seed 0: diverged" "$tmp/sdiv.log" && echo "ok   a diverged data-parallel run is reported as diverged" \
+  || { fail "diverged under --nproc-per-run"; tail -3 "$tmp/sdiv.log"; }
 out=$("$bin" suite run "$f24" --out "$tmp/s3" --nproc-per-run 3 --no-report 2>&1); rc=$?
 [[ $rc -eq 2 && "$out" == *"run gated seed 0: train.batch_size 8 is not a multiple of train.micro_batch_size (2) x --nproc-per-run (3)"* && ! -e "$tmp/s3" ]] \
   && echo "ok   --nproc-per-run 3 refused before training" || fail "nproc 3: rc=$rc $out"

@@ -56,6 +56,16 @@ std::string last_line(const std::string& path) {
 }
 
 
+// A run record's status ("completed", "diverged", ...), or "" when it cannot be read.
+std::string record_status(const std::string& run_json) {
+  try {
+    const json::value v = read_run_report(run_json);
+    return JsonField(v, run_json)["status"].str();
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 // Why a finished run's record cannot be read (truncated, not a run report, no status), or nothing when it can.
 std::optional<std::string> damaged_record(const std::string& run_json) {
   try {
@@ -255,7 +265,9 @@ int run_suite(const Suite& suite, const std::string& out, const SuiteRunOptions&
     ++finished;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       std::cerr << "  done   " << r->name << " seed " << r->seed << " [" << finished << "/" << total << "]\n";
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 3 && fs::exists(fs::join(dir, "run.json"))) {
+    } else if (WIFEXITED(status) && fs::exists(fs::join(dir, "run.json")) &&
+               (WEXITSTATUS(status) == 3 || (nproc > 1 && record_status(fs::join(dir, "run.json")) == "diverged"))) {
+      // 3: the trainer's exit code for a diverged run; under torchrun (exit 1 for any failed worker) the record says
       std::cerr << "  FAILED " << r->name << " seed " << r->seed << ": diverged (see run.json)\n";
     } else if (g_interrupted || (WIFEXITED(status) && WEXITSTATUS(status) == 75) ||
                (nproc > 1 && !fs::exists(fs::join(dir, "run.json")) && stopped_since(fs::join(dir, "train.log"), log_from))) {
