@@ -54,4 +54,24 @@ torch::Tensor BlockImpl::forward_packed(const torch::Tensor& x, const torch::Ten
   return sublayers(x, gate, attend);
 }
 
+torch::Tensor BlockImpl::post_attention(const torch::Tensor& y) {
+  return scheme == NormScheme::sandwich ? post_attention_norm(y) : y;
+}
+torch::Tensor BlockImpl::post_feed_forward(const torch::Tensor& y) {
+  return scheme == NormScheme::sandwich ? post_feed_forward_norm(y) : y;
+}
+
+torch::Tensor BlockImpl::forward_branch_gated(const torch::Tensor& x, const RopeTables& rope, const BranchGateFn& bg) {
+  torch::Tensor h;
+  {
+    prof::Range r("attention");
+    const auto m = bg(0, x);
+    h = x + m.to(x.scalar_type()) *
+                post_attention(attention(pre_attention_norm(x), rope, torch::Tensor(), AttentionGate::none));
+  }
+  prof::Range r("ffn");
+  const auto m = bg(1, h);
+  return h + m.to(h.scalar_type()) * post_feed_forward(feed_forward(pre_feed_forward_norm(h)));
+}
+
 }  // namespace skipbench

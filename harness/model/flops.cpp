@@ -99,6 +99,15 @@ FlopsEstimate estimate_flops(const ModelConfig& c, bool gated, const std::vector
   return e;
 }
 
+std::pair<double, double> branch_skip_shares(const ModelConfig& c) {
+  // per token, standard mode, as estimate_flops' block
+  const double T = c.max_seq_len, d = c.dim, H = c.n_heads, Hkv = c.kv_heads(), hd = c.head_dim(), F = c.hidden();
+  const double q_o = 2 * (d * H * hd + H * hd * d), k_v = 2 * (2 * d * Hkv * hd), scores = 4 * T * H * hd;
+  const double ffn = 2 * 3 * d * F;
+  const double block = q_o + k_v + scores + ffn;
+  return {(q_o + scores) / block, ffn / block};
+}
+
 double exit_heads_flops_per_token(const ModelConfig& c, int64_t n, FlopsMode mode) {
   const double head = 2.0 * static_cast<double>(c.dim) * static_cast<double>(c.vocab_size);
   if (mode == FlopsMode::standard) return 3.0 * head * static_cast<double>(n);

@@ -43,6 +43,14 @@ FlopsEstimate estimate_flops(const ModelConfig& cfg, bool gated, const std::vect
 // released code's convention counts training (forward only).
 double exit_heads_flops_per_token(const ModelConfig& cfg, int64_t n_exits, FlopsMode mode);
 
+// Per-branch skipping (residual_gates): the shares of one block's standard-mode FLOPs per token (at
+// T = max_seq_len, scores over the full T x T as estimate_flops counts them) that a token saves by skipping its
+// attention branch (its q and o projections and its row of scores and values; its keys and values are still
+// computed, since the others attend to them) and its FFN branch. A block where a fraction a of the tokens skip
+// attention and f skip the FFN then costs what estimate_flops charges a block of sparsity
+// first * a + second * f. (Applied to the reference mode too, whose block adds norms and element-wise terms.)
+std::pair<double, double> branch_skip_shares(const ModelConfig& cfg);
+
 // The released code's building blocks (per sequence), exposed for tests against hand computations.
 namespace reference_flops {
 double rms_norm(const ModelConfig& c);

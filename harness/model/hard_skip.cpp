@@ -7,6 +7,10 @@
 //      the block's norms, projections and FFN on exactly those N rows and its attention per sequence
 //      (AttentionImpl::forward_packed), and write the N outputs back into the residual.
 // The work executed is counted from those shapes (SkipWork, standard-mode FLOPs).
+// Per-branch gates (skip_branches, residual_gates): the same per sub-layer. The attention branch packs the tokens
+// whose attention multiplier is non-zero as queries against every token's keys and values (skipped tokens stay
+// visible, as in the soft path, which attends to them); the FFN branch packs the tokens whose FFN multiplier is
+// non-zero. Each packed output, times its multiplier, is added to those tokens' residual rows.
 #include <torch/torch.h>
 
 #include <vector>
@@ -85,6 +89,79 @@ torch::Tensor TransformerImpl::skip_block(int64_t l, const torch::Tensor& h, con
   w.attention += cost.attention(pairs);
   w.ffn += cost.ffn(static_cast<double>(N));
   return flat.index_copy(0, idx, ys.squeeze(0).to(flat.scalar_type())).view({B, T, D});
+}
+
+torch::Tensor TransformerImpl::skip_branches(int64_t l, const torch::Tensor& h, const BranchGateFn& bg,
+                                            const RopeTables& rope, SkipWork& w) {
+  const auto B = h.size(0), T = h.size(1), D = cfg.dim;
+  const BlockCost cost{static_cast<double>(D), static_cast<double>(cfg.n_heads * (D / cfg.n_heads)),
+                       static_cast<double>(cfg.kv_heads() * (D / cfg.n_heads)), static_cast<double>(cfg.hidden())};
+  const double BT = static_cast<double>(B * T);
+  auto& blk = blocks[l];
+  w.possible += 2 * B * T;  // (token, branch) pairs
+  w.dense_projections += cost.projections(BT, BT);
+  w.dense_attention += cost.attention(BT * static_cast<double>(T));
+  w.dense_ffn += cost.ffn(BT);
+  auto positions = torch::arange(T, torch::TensorOptions().dtype(torch::kInt64).device(h.device()));
+  // The active tokens of one branch from its multiplier m [B, T, G]: per-sequence counts and last active
+  // position + 1 (one host read), and their flat indices.
+  struct Active {
+    std::vector<int64_t> counts, key_len;
+    int64_t n = 0;
+    torch::Tensor idx;
+  };
+  auto active_of = [&](const torch::Tensor& m) {
+    auto a = m.detach().ne(0).any(-1);  // [B, T]
+    auto last = torch::where(a, positions + 1, torch::zeros_like(positions)).amax(1);
+    const auto host = torch::stack({a.sum(1), last}).cpu();
+    const auto* hp = host.data_ptr<int64_t>();
+    Active r{std::vector<int64_t>(hp, hp + B), std::vector<int64_t>(hp + B, hp + 2 * B)};
+    for (auto c : r.counts) r.n += c;
+    if (r.n > 0 && r.n < B * T) r.idx = a.reshape({B * T}).nonzero().squeeze(1);
+    return r;
+  };
+  auto mult = [](const torch::Tensor& m, const torch::Tensor& like) { return m.to(like.scalar_type()); };
+  // attention branch: queries of the active tokens, keys and values of every token up to the last active one
+  torch::Tensor x = h;
+  {
+    prof::Range r("attention");
+    const auto m = bg(0, x);
+    const auto a = active_of(m);
+    w.computed += a.n;
+    if (a.n == B * T) {
+      w.projections += cost.projections(BT, BT);
+      w.attention += cost.attention(BT * static_cast<double>(T));
+      x = x + mult(m, x) * blk->post_attention(blk->attention(blk->pre_attention_norm(x), rope, torch::Tensor(),
+                                                             AttentionGate::none));
+    } else if (a.n > 0) {
+      double pairs = 0;
+      for (int64_t b = 0; b < B; ++b) pairs += static_cast<double>(a.counts[b]) * static_cast<double>(a.key_len[b]);
+      auto q_pos = a.idx.remainder(T);
+      auto flat = x.reshape({B * T, D});
+      auto xs = flat.index_select(0, a.idx).unsqueeze(0);  // [1, N, D]
+      auto ms = m.expand({B, T, m.size(-1)}).reshape({B * T, m.size(-1)}).index_select(0, a.idx).unsqueeze(0);
+      RopeTables rq{rope.cos.index_select(0, q_pos).unsqueeze(0), rope.sin.index_select(0, q_pos).unsqueeze(0)};
+      auto x_all = blk->pre_attention_norm(x);
+      auto ys = blk->attention->forward_packed(blk->pre_attention_norm(xs), rq, q_pos, a.counts, torch::Tensor(),
+                                               x_all, rope, a.key_len);
+      auto upd = xs + mult(ms, xs) * blk->post_attention(ys);
+      x = flat.index_copy(0, a.idx, upd.squeeze(0).to(flat.scalar_type())).view({B, T, D});
+      w.projections += cost.projections(static_cast<double>(a.n), BT);
+      w.attention += cost.attention(pairs);
+    }
+  }
+  prof::Range r("ffn");
+  const auto m = bg(1, x);
+  const auto a = active_of(m);
+  w.computed += a.n;
+  w.ffn += cost.ffn(static_cast<double>(a.n));
+  if (a.n == 0) return x;
+  if (a.n == B * T) return x + mult(m, x) * blk->post_feed_forward(blk->feed_forward(blk->pre_feed_forward_norm(x)));
+  auto flat = x.reshape({B * T, D});
+  auto xs = flat.index_select(0, a.idx);  // [N, D]
+  auto ms = m.expand({B, T, m.size(-1)}).reshape({B * T, m.size(-1)}).index_select(0, a.idx);
+  auto upd = xs + mult(ms, xs) * blk->post_feed_forward(blk->feed_forward(blk->pre_feed_forward_norm(xs)));
+  return flat.index_copy(0, a.idx, upd.to(flat.scalar_type())).view({B, T, D});
 }
 
 ForwardOutput TransformerImpl::forward_hard_skip(const torch::Tensor& tokens) {

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "harness/model/flops.h"
 #include "profiling/ranges.h"
 
 namespace skipbench {
@@ -91,13 +92,23 @@ ForwardOutput TransformerImpl::forward(const torch::Tensor& tokens) {
   const bool train_exits = is_training() && !exit_layers.empty();
   size_t next_exit = 0;
   std::vector<bool> gated(L, false);
+  const bool branch_gated = gates && gates->has_branch_gates();
+  if (branch_gated) out.branch_saving = branch_skip_shares(cfg);
   for (int64_t l = 0; l < L; ++l) {
     prof::Range block_range("block", l);
-    auto g = gate_of(l, h, out);
-    gated[l] = g.defined();
-    const auto scale = gates ? gates->output_scale(l) : torch::Tensor();
-    auto y = skip_compute ? skip_block(l, h, g, rope, mode, w) : blocks[l]->forward(h, rope, g, mode);
-    h = scale.defined() ? h + scale.unsqueeze(-1).to(h.scalar_type()) * (y - h) : y;
+    if (branch_gated) {  // per-branch gates (residual_gates): no block gate, no output scale
+      const BranchGateFn bg = [&](int branch, const torch::Tensor& r) {
+        prof::Range gr("gate");
+        return gates->branch_gate(l, branch, r, out);
+      };
+      h = skip_compute ? skip_branches(l, h, bg, rope, w) : blocks[l]->forward_branch_gated(h, rope, bg);
+    } else {
+      auto g = gate_of(l, h, out);
+      gated[l] = g.defined();
+      const auto scale = gates ? gates->output_scale(l) : torch::Tensor();
+      auto y = skip_compute ? skip_block(l, h, g, rope, mode, w) : blocks[l]->forward(h, rope, g, mode);
+      h = scale.defined() ? h + scale.unsqueeze(-1).to(h.scalar_type()) * (y - h) : y;
+    }
     mark_backward_boundary(h, l, /*close_previous=*/l + 1 < L);
     if (record_residual_norms) out.residual_norms.push_back(h.detach().to(torch::kFloat32).norm(2, -1));
     const bool exit_here = l + 1 < L && (all_exits || (train_exits && next_exit < exit_layers.size() &&

@@ -36,6 +36,14 @@ struct ForwardOutput {
                                               // or after every block but the last (all_exits); else empty
   std::vector<torch::Tensor> aux_losses;      // scalar losses a policy adds to the training objective (MoD's
                                               // causal predictor); the trainer sums them into the objective
+  // Per-branch residual gates (GatePolicy::has_branch_gates, the `residual_gates` variant): 2 entries per block,
+  // attention then FFN, block by block. branch_scores: each token's importance score (the mean of its gate
+  // vector), [B, T] each; branch_computed: 1 where the token computed that branch, 0 where the policy's skip rule
+  // skipped it ([B, T] float; empty when no rule applied, e.g. in training). branch_saving: the share of one
+  // block's standard-mode FLOPs a token saves by skipping its attention / FFN branch (flops.h
+  // branch_skip_shares), so gate statistics can turn skipped branches into a block sparsity for the estimator.
+  std::vector<torch::Tensor> branch_scores, branch_computed;
+  std::pair<double, double> branch_saving{0.0, 0.0};
 };
 
 // The work real skipping executed (forward_hard_skip), in standard-mode FLOPs (2 per multiply-add, the matmuls
@@ -67,6 +75,19 @@ class GatePolicy : public torch::nn::Module {
   // (MoD's causal predictor); has_causal_mode() says whether the policy has such a choice at all.
   virtual bool has_causal_mode() const { return false; }
   bool causal = false;
+  // Per-branch gates (GateSkip's residual gates): when has_branch_gates(), the model asks branch_gate() for a
+  // multiplier on each sub-layer's output as it re-enters the residual, given the residual r [B, T, dim] entering
+  // that sub-layer (branch 0: attention, 1: FFN): [B, T, G] with G = dim or 1; gate() is then not asked. A token
+  // whose multiplier is exactly 0 at a branch (the policy's skip rule at evaluation) skips that branch: the packed
+  // path (skip_compute, forward_hard_skip) does not compute it, its keys and values stay visible to the others.
+  virtual bool has_branch_gates() const { return false; }
+  virtual torch::Tensor branch_gate(int64_t layer, int branch, const torch::Tensor& r, ForwardOutput& out) {
+    return {};
+  }
+  // Policies with an evaluation-time skip rule (residual_gates' threshold or token budget): when full_compute is
+  // set the rule is off and every branch computes; the trainer validates both ways.
+  virtual bool has_skip_rule() const { return false; }
+  bool full_compute = false;
   // Which random draw a stochastic policy (LayerDrop) uses for this forward: the trainer sets step x accumulation
   // + micro-batch before each training forward, so the gates are a function of (seed, draw) and a resumed run
   // draws exactly what the uninterrupted one would have, with no RNG state in the checkpoint.
@@ -133,6 +154,10 @@ class TransformerImpl : public torch::nn::Module {
   // Block l computed only for the tokens whose gate g is non-zero (hard_skip.cpp); counts its work into w.
   torch::Tensor skip_block(int64_t l, const torch::Tensor& h, const torch::Tensor& g, const RopeTables& rope,
                            AttentionGate mode, SkipWork& w);
+  // Block l with per-branch gates (GatePolicy::branch_gate), each branch computed only for the tokens whose
+  // multiplier is non-zero (hard_skip.cpp); (token, branch) pairs count into w.computed / w.possible.
+  torch::Tensor skip_branches(int64_t l, const torch::Tensor& h, const BranchGateFn& bg, const RopeTables& rope,
+                              SkipWork& w);
   RopeTables rope_;
 };
 TORCH_MODULE(Transformer);

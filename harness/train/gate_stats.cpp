@@ -44,12 +44,21 @@ void GateStatsAccumulator::add(const ForwardOutput& out) {
     add_moments(accum_acc_, out.accumulated);
   }
   add_moments(resid_acc_, out.residual_norms);
+  if (!out.branch_scores.empty()) {
+    auto sc = torch::stack(out.branch_scores).detach().to(torch::kFloat64).flatten(1);  // [2L, tokens]
+    auto skipped = out.branch_computed.empty()
+                       ? torch::zeros({sc.size(0)}, sc.options())
+                       : (1.0 - torch::stack(out.branch_computed).detach().to(torch::kFloat64).flatten(1)).sum(1);
+    auto s = torch::stack({sc.sum(1), sc.pow(2).sum(1), skipped});
+    if (branch_acc_.defined()) branch_acc_.add_(s); else branch_acc_ = s;
+    branch_saving_ = out.branch_saving;
+  }
 }
 
 void GateStatsAccumulator::all_reduce(const std::function<void(torch::Tensor&)>& sum) {
   torch::NoGradGuard ng;
   std::vector<torch::Tensor*> accs;
-  for (auto* t : {&gate_acc_, &soft_acc_, &accum_acc_, &resid_acc_})
+  for (auto* t : {&gate_acc_, &soft_acc_, &accum_acc_, &resid_acc_, &branch_acc_})
     if (t->defined()) accs.push_back(t);
   std::vector<torch::Tensor> parts;
   for (auto* t : accs) parts.push_back(t->flatten());
@@ -70,7 +79,7 @@ void GateStatsAccumulator::sync() const {
   if (!dirty_) return;
   dirty_ = false;
   std::vector<torch::Tensor> parts;
-  for (const auto* t : {&gate_acc_, &soft_acc_, &accum_acc_, &resid_acc_})
+  for (const auto* t : {&gate_acc_, &soft_acc_, &accum_acc_, &resid_acc_, &branch_acc_})
     if (t->defined()) parts.push_back(t->flatten());
   if (parts.empty()) return;
   auto host = torch::cat(parts).cpu().contiguous();  // the one device -> host copy
@@ -91,6 +100,8 @@ void GateStatsAccumulator::sync() const {
   take(soft_acc_, so, 2);
   take(accum_acc_, ac, 2);
   take(resid_acc_, re, 2);
+  std::vector<double>* br[] = {&branch_.sum, &branch_.sumsq, &branch_skips_};
+  take(branch_acc_, br, 3);
 }
 
 std::pair<torch::Tensor, torch::Tensor> GateStatsAccumulator::gate_mean_var_device() const {
@@ -106,8 +117,19 @@ std::vector<double> GateStatsAccumulator::gate_var() const {
   sync();
   return gated() ? var_of(gate_sum_, gate_sumsq_, tokens_) : std::vector<double>(L_, 0.0);
 }
+std::vector<double> GateStatsAccumulator::branch_skipped() const {
+  sync();
+  return branch_gated() ? div(branch_skips_, tokens_) : std::vector<double>(2 * L_, 0.0);
+}
 std::vector<double> GateStatsAccumulator::zero_fraction() const {
   sync();
+  if (branch_gated()) {  // skipped branches as the block sparsity they are worth (flops.h branch_skip_shares)
+    const auto b = branch_skipped();
+    std::vector<double> z(L_, 0.0);
+    for (int64_t l = 0; l < L_ && 2 * l + 1 < static_cast<int64_t>(b.size()); ++l)
+      z[l] = branch_saving_.first * b[2 * l] + branch_saving_.second * b[2 * l + 1];
+    return z;
+  }
   return gated() ? div(zeros_, tokens_) : std::vector<double>(L_, 0.0);
 }
 
@@ -120,6 +142,22 @@ boost::json::object GateStatsAccumulator::to_json() const {
                         {"zero_fraction", json_array(z)},
                         {"sparsity", z.empty() ? 0.0 : std::accumulate(z.begin(), z.end(), 0.0) / double(z.size())}};
   if (resid_acc_.defined()) o["residual_norm_mean"] = json_array(div(resid_.sum, tokens_));  // when recorded
+  if (branch_gated()) {
+    const auto skipped = branch_skipped();
+    const auto mean = div(branch_.sum, tokens_), var = var_of(branch_.sum, branch_.sumsq, tokens_);
+    auto pick = [](const std::vector<double>& v, int which) {
+      std::vector<double> o;
+      for (size_t i = which; i < v.size(); i += 2) o.push_back(v[i]);
+      return json_array(o);
+    };
+    for (int which : {0, 1}) {
+      const char* name = which == 0 ? "attention" : "ffn";
+      o[std::string("branch_") + name + "_score_mean"] = pick(mean, which);
+      o[std::string("branch_") + name + "_score_var"] = pick(var, which);
+      o[std::string("branch_") + name + "_skipped"] = pick(skipped, which);
+    }
+    o["zero_fraction_basis"] = "branches: attention share x skipped + FFN share x skipped, per block";
+  }
   if (gated()) {
     o["soft_mask_mean"] = json_array(div(soft_.sum, tokens_));
     o["soft_mask_var"] = json_array(var_of(soft_.sum, soft_.sumsq, tokens_));

@@ -83,6 +83,7 @@ class Run {
   // ---- checkpointed ----
   int64_t step_ = 0;  // optimizer steps done
   std::vector<double> train_loss_, train_reg_, train_lr_, step_s_, val_loss_;
+  std::optional<double> val_loss_full_compute_;  // the same with a policy's skip rule off (residual_gates)
   std::optional<double> val_loss_causal_;  // the latest validation with a policy's causal mode (mod), if it has one
   std::vector<int64_t> val_steps_;
   double flops_standard_ = 0, flops_reference_ = 0, train_seconds_ = 0, val_seconds_ = 0, prior_elapsed_ = 0;

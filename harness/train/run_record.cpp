@@ -148,6 +148,7 @@ json::object Run::report() {
   };
   if (!failure_.empty()) report["failure"] = failure_;
   if (val_loss_causal_) report["final"].as_object()["val_loss_causal"] = *val_loss_causal_;  // mod: causal routing
+  if (val_loss_full_compute_) report["final"].as_object()["val_loss_full_compute"] = *val_loss_full_compute_;
   return report;
 }
 

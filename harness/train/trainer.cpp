@@ -398,6 +398,17 @@ void Run::validate(bool final) {
     rec["val_loss_causal"] = rc.loss;
     rec["gates_causal"] = rc.stats.to_json();
   }
+  if (model_->gates && model_->gates->has_skip_rule()) {
+    // an evaluation-time skip rule (residual_gates): val_loss is with the rule (what the skipping model scores);
+    // also validate with every branch computed, the quality the rule gives up
+    EvalOptions full;
+    full.max_batches = tc_.val_max_batches;
+    model_->gates->full_compute = true;
+    const auto rf = evaluate(model_, *val_data_, cfg_, dev_, full);
+    model_->gates->full_compute = false;
+    val_loss_full_compute_ = rf.loss;
+    rec["val_loss_full_compute"] = rf.loss;
+  }
   if (metrics_) metrics_->write(rec);
   progress_.validation(step_, last_val_.loss);
 }
