@@ -304,7 +304,7 @@ def fig_loss_curves(groups, runs_by_name, styles, out_dir, fid):
             seen.add(g["name"])
             handles.append(Line2D([], [], color=c, marker=m, mec="black", mew=0.4, ls=lstyle, label=_n_label(g)))
     key = [Line2D([], [], color="#555555", lw=0.8, alpha=0.7,
-                  label="train loss, per step" + (f" (mean of {binned})" if binned > 1 else "")),
+                  label="train loss" + (f" (mean of each {binned} steps)" if binned > 1 else ", per step")),
            Line2D([], [], color="#555555", marker="o", ls="--", lw=1.0, label="validation loss")]
     if lows and tops:
         lo, hi = min(lows), max(tops)
