@@ -563,11 +563,13 @@ int run_cli(int argc, char** argv) {
   auto* calibrate_cmd = claims_cmd->add_subcommand(
       "calibrate", "error rates and power of the claims engine on simulated suites ([--sims N] [--seed S] [--out F])");
   calibrate_cmd->allow_extras();
+  calibrate_cmd->set_help_flag();  // --help reaches the Python helper, whose argparse lists its options
   auto* export_cmd = app.add_subcommand(
       "export", "a run's or suite's metrics.jsonl as a tidy CSV or TensorBoard event files (DIR --format "
                 "csv|tensorboard [--out PATH]); TensorBoard, Aim and W&B read the event files");
   export_cmd->allow_extras();
   export_cmd->prefix_command();
+  export_cmd->set_help_flag();  // --help reaches reports/export_metrics.py, whose argparse lists its options
 
   std::string suite_file, suite_out, report_dir, baseline;
   int jobs = 1;

@@ -119,6 +119,10 @@ try:
     check(r.returncode == 2 and "neither a run directory" in r.stderr, "not a run or suite directory: exit 2")
     r = run(suite, "--format", "xml")
     check(r.returncode == 2 and "invalid choice" in r.stderr, "unknown format: exit 2")
+
+    # ---- --help reaches the helper: its options are listed, not only the subcommand's one-line description
+    r = run("--help")
+    check(r.returncode == 0 and "--format" in r.stdout and "--out" in r.stdout, "export --help lists --format and --out")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -20,6 +20,7 @@
 #include "harness/registry/variant_registry.h"
 #include "harness/train/evaluate.h"
 #include "harness/train/trainer.h"
+#include "tests/model_test_util.h"
 #include "tests/test_util.h"
 #include "variants/layerdrop.h"
 
@@ -31,10 +32,7 @@ Transformer layerdrop(const ModelConfig& cfg, boost::json::object opts, uint64_t
   torch::manual_seed(seed);
   return build_model(cfg, PluginConfig{"layerdrop", std::move(opts)});
 }
-torch::Tensor tokens(int64_t B, int64_t T, int64_t vocab) {
-  torch::manual_seed(99);
-  return torch::randint(vocab, {B, T}, torch::kInt64);
-}
+torch::Tensor tokens(int64_t B, int64_t T, int64_t vocab) { return skipbench::testing::random_tokens(B, T, vocab, 99); }
 Config with_options(Config cfg, boost::json::object opts) {
   auto j = cfg.resolved;
   j["variant"].as_object()["options"] = std::move(opts);

@@ -10,6 +10,7 @@
 #include "harness/model/rope.h"
 #include "harness/registry/variant_registry.h"
 #include "harness/train/trainer.h"
+#include "tests/model_test_util.h"
 #include "tests/test_util.h"
 
 using namespace skipbench;
@@ -20,16 +21,8 @@ Transformer mod(const ModelConfig& cfg, boost::json::object opts) {
   torch::manual_seed(5);
   return build_model(cfg, PluginConfig{"mod", std::move(opts)});
 }
-torch::Tensor tokens(int64_t B, int64_t T, int64_t vocab) {
-  torch::manual_seed(42);
-  return torch::randint(vocab, {B, T}, torch::kInt64);
-}
-torch::Tensor param(Transformer& m, const std::string& name) {
-  for (const auto& p : m->named_parameters())
-    if (p.key() == name) return p.value();
-  ADD_FAILURE() << "no parameter " << name;
-  return {};
-}
+torch::Tensor tokens(int64_t B, int64_t T, int64_t vocab) { return skipbench::testing::random_tokens(B, T, vocab); }
+torch::Tensor param(Transformer& m, const std::string& name) { return skipbench::testing::param_of(m, name); }
 RopeTables rope_of(const ModelConfig& c) { return rope_tables(c.max_seq_len, c.head_dim(), c.rope_theta, torch::kCPU); }
 // the residual entering block 1 of a 2-block model (block 0 is not routed: dense)
 torch::Tensor h1_of(Transformer& m, const torch::Tensor& x) {

@@ -13,6 +13,7 @@
 #include "harness/registry/variant_registry.h"
 #include "harness/train/gate_stats.h"
 #include "harness/train/trainer.h"
+#include "tests/model_test_util.h"
 #include "tests/test_util.h"
 
 using namespace skipbench;
@@ -23,16 +24,8 @@ Transformer rg(const ModelConfig& cfg, boost::json::object opts) {
   torch::manual_seed(5);
   return build_model(cfg, PluginConfig{"residual_gates", std::move(opts)});
 }
-torch::Tensor tokens(int64_t B, int64_t T, int64_t vocab) {
-  torch::manual_seed(42);
-  return torch::randint(vocab, {B, T}, torch::kInt64);
-}
-torch::Tensor param(Transformer& m, const std::string& name) {
-  for (const auto& p : m->named_parameters())
-    if (p.key() == name) return p.value();
-  ADD_FAILURE() << "no parameter " << name;
-  return {};
-}
+torch::Tensor tokens(int64_t B, int64_t T, int64_t vocab) { return skipbench::testing::random_tokens(B, T, vocab); }
+torch::Tensor param(Transformer& m, const std::string& name) { return skipbench::testing::param_of(m, name); }
 // spreads the gate scores around sigmoid(0) = 0.5 so that a threshold of 0.5 splits the tokens
 void spread_gates(Transformer& m, double std) {
   torch::NoGradGuard ng;

@@ -386,14 +386,24 @@ void Run::validate(bool final) {
   val_loss_.push_back(last_val_.loss);
   json::object rec{{"kind", "val"}, {"step", step_}, {"val_loss", last_val_.loss}, {"gates", last_val_.stats.to_json()}};
   if (final && !last_val_.token_analysis.empty()) rec["which_tokens_skip"] = last_val_.token_analysis;
+  // A second validation with one of the policy's switches set (and cleared after, also on an exception).
+  auto validate_with = [&](bool GatePolicy::*flag) {
+    EvalOptions alt;
+    alt.max_batches = tc_.val_max_batches;
+    model_->gates.get()->*flag = true;
+    try {
+      auto r = evaluate(model_, *val_data_, cfg_, dev_, alt);
+      model_->gates.get()->*flag = false;
+      return r;
+    } catch (...) {
+      model_->gates.get()->*flag = false;
+      throw;
+    }
+  };
   if (model_->gates && model_->gates->has_causal_mode()) {
     // routers that choose from the whole sequence (MoD's top-k) see the future: also validate with each token
     // deciding alone (the causal predictor), the way the model would run autoregressively
-    EvalOptions causal;
-    causal.max_batches = tc_.val_max_batches;
-    model_->gates->causal = true;
-    const auto rc = evaluate(model_, *val_data_, cfg_, dev_, causal);
-    model_->gates->causal = false;
+    const auto rc = validate_with(&GatePolicy::causal);
     val_loss_causal_ = rc.loss;
     rec["val_loss_causal"] = rc.loss;
     rec["gates_causal"] = rc.stats.to_json();
@@ -401,11 +411,7 @@ void Run::validate(bool final) {
   if (model_->gates && model_->gates->has_skip_rule()) {
     // an evaluation-time skip rule (residual_gates): val_loss is with the rule (what the skipping model scores);
     // also validate with every branch computed, the quality the rule gives up
-    EvalOptions full;
-    full.max_batches = tc_.val_max_batches;
-    model_->gates->full_compute = true;
-    const auto rf = evaluate(model_, *val_data_, cfg_, dev_, full);
-    model_->gates->full_compute = false;
+    const auto rf = validate_with(&GatePolicy::full_compute);
     val_loss_full_compute_ = rf.loss;
     rec["val_loss_full_compute"] = rf.loss;
   }
