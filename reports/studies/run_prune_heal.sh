@@ -24,12 +24,12 @@ export OMP_NUM_THREADS=2
 cases=("influence-1:--drop 1 --method influence" "influence-2:--drop 2 --method influence"
        "span-2:--drop 2 --method span" "middle-2:--drop 2 --blocks 1,2")
 heals=("none:" "heal100-lr0.1:--heal-steps 100 --heal-lr-scale 0.1" "heal100-lr0.5:--heal-steps 100 --heal-lr-scale 0.5")
+# Phase 1: prune, heal and evaluate in the work directory only (a healing run records the work tree's state, which
+# must stay clean: nothing is written under reports/ until every run has finished).
 for s in "$src"/seed*; do
   seed=$(basename "$s")
   [[ -f "$s/run.json" ]] || continue
-  mkdir -p "$out/runs/$seed"
-  [[ -f "$out/runs/$seed/unpruned.json" ]] ||
-    { "$bin" eval --run "$s" >/dev/null && cp "$s/eval_soft.json" "$out/runs/$seed/unpruned.json"; }
+  [[ -f "$s/eval_soft.json" ]] || "$bin" eval --run "$s" >/dev/null
   for c in "${cases[@]}"; do
     for h in "${heals[@]}"; do
       cname="${c%%:*}" cargs="${c#*:}" hname="${h%%:*}" hargs="${h#*:}"
@@ -42,6 +42,22 @@ for s in "$src"/seed*; do
         "$bin" prune --run "$s" $cargs $hargs --max-batches 16 --out "$d" >/dev/null
         "$bin" eval --run "$evaldir" >/dev/null
       fi
+    done
+  done
+done
+# Phase 2: the evidence under reports/.
+for s in "$src"/seed*; do
+  seed=$(basename "$s")
+  [[ -f "$s/eval_soft.json" ]] || continue
+  mkdir -p "$out/runs/$seed"
+  cp "$s/eval_soft.json" "$out/runs/$seed/unpruned.json"
+  for c in "${cases[@]}"; do
+    for h in "${heals[@]}"; do
+      cname="${c%%:*}" hname="${h%%:*}"
+      name="$cname"; [[ "$hname" != none ]] && name="$cname-$hname"
+      d="$work/$seed/$name"
+      evaldir="$d"; [[ "$hname" != none ]] && evaldir="$d/healed"
+      [[ -f "$evaldir/eval_soft.json" ]] || continue
       mkdir -p "$out/runs/$seed/$name"
       cp "$d/prune.json" "$evaldir/eval_soft.json" "$out/runs/$seed/$name/"
       [[ "$hname" != none ]] && cp "$d/healed/run.json" "$out/runs/$seed/$name/healed_run.json"
