@@ -6,6 +6,8 @@
 #      differences are ~2e-7 in fp32), run.json records world_size 2.
 #   1b. The same for LayerDrop with real skipping (p_max 0.5, train.skip_compute, early-exit loss): its random
 #      draws are indexed by the micro-batch's place in the global batch, so 2 ranks drop what one process drops.
+#   1c. Validation dealt over the ranks: with the weights held fixed, the 2-rank validation (loss, gate metrics,
+#      the final token analysis with difficulty labels) equals one process's to 1e-12; 1 batch: every rank does it.
 #   2. A stop signal to rank 1 alone stops both ranks at the same step, checkpointed (exit 75 each); the resumed
 #      2-rank run ends with the uninterrupted 2-rank run's curve exactly. Another world size: the same checkpoint
 #      resumed by 1 process (stopped again by a signal) and then by 2 ranks again ends within 1e-5 of the
@@ -84,6 +86,47 @@ if out=$(prefix "$tmp/ld1/run.json" "$tmp/ld2/run.json" 1e-5 24) &&
    python3 -c 'import json,sys; a,b=(json.load(open(p))["final"]["val_loss"] for p in sys.argv[1:]); assert abs(a-b)<=1e-5,(a,b)' \
      "$tmp/ld1/run.json" "$tmp/ld2/run.json"; then echo "ok   layerdrop, 2 ranks vs 1 process: $out"
 else fail "layerdrop 2 ranks vs 1 process: $out"; fi
+
+# --- 1c. validation dealt over the ranks: with the weights held fixed (lr 1e-30, far below fp32's resolution of
+# them), a 2-rank validation must equal one process's: loss, gate metrics and the final token analysis (synthetic
+# data with difficulty labels) summed exactly but in another order (so 1e-12); 5 batches deal 3 + 2; one batch
+# (fewer than the ranks) is evaluated whole by every rank.
+"$bin" data synth --out "$tmp/syn" --train-tokens 20000 --val-tokens 4000 >/dev/null 2>&1 || fail "data synth"
+V=(--set "data.train=$tmp/syn/train_0*.bin" --set "data.val=$tmp/syn/val_0*.bin" --set "data.val_labels=$tmp/syn/val_labels_*.bin"
+   --set train.optimizer.default.lr=1e-30 --set train.steps=10 --set train.val_every=5)
+for n in 5 1; do
+  "$bin" train "${S[@]}" "${V[@]}" --set train.val_max_batches=$n --out "$tmp/v1_$n" >/dev/null 2>&1 || fail "val split: 1 process"
+  port=$((port + 1))
+  dp "${S[@]}" "${V[@]}" --set train.val_max_batches=$n --out "$tmp/v2_$n" >"$tmp/v2_$n.log" 2>&1 || { fail "val split: 2 ranks"; tail -5 "$tmp/v2_$n.log"; }
+  if out=$(python3 - "$tmp/v1_$n/metrics.jsonl" "$tmp/v2_$n/metrics.jsonl" $n <<'PY'
+import json, sys
+def vals(p): return [r for r in map(json.loads, open(p)) if r.get("kind") == "val"]
+a, b, n = vals(sys.argv[1]), vals(sys.argv[2]), int(sys.argv[3])
+assert len(a) == len(b) == 2, (len(a), len(b))
+worst = 0.0
+def close(x, y, where):
+    global worst
+    if isinstance(x, dict):
+        assert x.keys() == y.keys(), (where, x.keys() ^ y.keys())
+        for k in x: close(x[k], y[k], where + "." + k)
+    elif isinstance(x, list):
+        assert len(x) == len(y), where
+        for i, (u, v) in enumerate(zip(x, y)): close(u, v, f"{where}[{i}]")
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        d = abs(x - y) / max(1.0, abs(x)); worst = max(worst, d)
+        assert d <= 1e-12, (where, x, y)
+    else: assert x == y, (where, x, y)
+want = 2 if n >= 2 else 1
+for ra, rb in zip(a, b):
+    assert ra["ranks"] == 1 and rb["ranks"] == want, (ra["ranks"], rb["ranks"])
+    close(ra["val_loss"], rb["val_loss"], "val_loss"); close(ra["gates"], rb["gates"], "gates")
+ta, tb = a[-1]["which_tokens_skip"], b[-1]["which_tokens_skip"]
+assert ta["tokens"] == n * 2 * 32 and tb["tokens"] == ta["tokens"], (ta["tokens"], tb["tokens"])
+for k in ("histogram", "by_difficulty_class", "mean_skip_depth", "pearson_depth_loss"): close(ta[k], tb[k], k)
+print(f"{n} batch(es): val records equal to {worst:.1e} (relative), dealt over {want} rank(s)")
+PY
+  ); then echo "ok   validation split: $out"; else fail "validation split over ranks ($n batches): $out"; fi
+done
 
 # --- 2. a signal to one rank stops both; resume
 port=$((port + 1))

@@ -13,6 +13,7 @@
 
 #include "harness/common/error.h"
 #include "harness/train/autocast.h"
+#include "harness/train/distributed.h"
 
 namespace skipbench {
 namespace json = boost::json;
@@ -32,12 +33,14 @@ struct Correlation {
 
 // Running sums for per-token (depth, loss) pairs, plus a bounded deterministic sample for rank correlation.
 struct TokenAnalysis {
-  explicit TokenAnalysis(int64_t L) : count(L + 1, 0), loss_sum(L + 1, 0), loss_sq(L + 1, 0) {}
+  TokenAnalysis(int64_t L, size_t max_sample) : count(L + 1, 0), loss_sum(L + 1, 0), loss_sq(L + 1, 0),
+                                                max_sample(max_sample) {}
   std::vector<double> count, loss_sum, loss_sq;
   Correlation all;  // every token
   std::vector<std::pair<float, float>> sample;  // (depth, loss), every `stride`-th token
   int64_t seen = 0;
-  static constexpr size_t kMaxSample = 200000;
+  static constexpr size_t kMaxSample = 200000;  // over all ranks together
+  size_t max_sample;
   std::map<int64_t, std::array<double, 5>> by_class;  // class -> tokens, depth sum, loss sum, depth^2, loss^2
 
   void add(const torch::Tensor& depth, const torch::Tensor& loss, const torch::Tensor& labels) {
@@ -57,12 +60,52 @@ struct TokenAnalysis {
       loss_sum[dp[i]] += y;
       loss_sq[dp[i]] += y * y;
       all.add(x, y);
-      if (seen++ % 7 == 0 && sample.size() < kMaxSample) sample.emplace_back(static_cast<float>(x), static_cast<float>(y));
+      if (seen++ % 7 == 0 && sample.size() < max_sample) sample.emplace_back(static_cast<float>(x), static_cast<float>(y));
       if (cp) {
         auto& a = by_class[cp[i]];
         a[0] += 1, a[1] += x, a[2] += y, a[3] += x * x, a[4] += y * y;
       }
     }
+  }
+
+  // Data parallel: every sum becomes its sum over ranks, and the rank-correlation sample every rank's sample
+  // (rank 0's first). Two all-reduces: each rank's class count and sample size in its own slot, then one buffer.
+  void all_reduce(ProcessGroup& pg) {
+    const int64_t rank = pg.env().rank, world = pg.env().world, L1 = static_cast<int64_t>(count.size());
+    auto meta = torch::zeros({2 * world}, torch::kFloat64);
+    meta[2 * rank] = by_class.empty() ? 0.0 : static_cast<double>(by_class.rbegin()->first + 1);
+    meta[2 * rank + 1] = static_cast<double>(sample.size());
+    pg.all_reduce_sum(meta, "the validation token analysis' sizes' all-reduce");
+    int64_t nclass = 0, total = 0, offset = 0;
+    for (int64_t r = 0; r < world; ++r) {
+      const auto m = meta.accessor<double, 1>();
+      nclass = std::max(nclass, static_cast<int64_t>(m[2 * r]));
+      if (r < rank) offset += static_cast<int64_t>(m[2 * r + 1]);
+      total += static_cast<int64_t>(m[2 * r + 1]);
+    }
+    auto buf = torch::zeros({3 * L1 + 6 + 5 * nclass + 2 * total}, torch::kFloat64);
+    double* p = buf.data_ptr<double>();
+    for (int64_t k = 0; k < L1; ++k) p[k] = count[k], p[L1 + k] = loss_sum[k], p[2 * L1 + k] = loss_sq[k];
+    double* c = p + 3 * L1;
+    c[0] = all.n, c[1] = all.sx, c[2] = all.sy, c[3] = all.sxx, c[4] = all.syy, c[5] = all.sxy;
+    double* cls = c + 6;
+    for (const auto& [k, a] : by_class)
+      for (int j = 0; j < 5; ++j) cls[5 * k + j] = a[j];
+    double* smp = cls + 5 * nclass + 2 * offset;
+    for (size_t i = 0; i < sample.size(); ++i) smp[2 * i] = sample[i].first, smp[2 * i + 1] = sample[i].second;
+    pg.all_reduce_sum(buf, "the validation token analysis' all-reduce");
+    p = buf.data_ptr<double>();
+    for (int64_t k = 0; k < L1; ++k) count[k] = p[k], loss_sum[k] = p[L1 + k], loss_sq[k] = p[2 * L1 + k];
+    c = p + 3 * L1;
+    all.n = c[0], all.sx = c[1], all.sy = c[2], all.sxx = c[3], all.syy = c[4], all.sxy = c[5];
+    cls = c + 6;
+    by_class.clear();
+    for (int64_t k = 0; k < nclass; ++k)
+      if (cls[5 * k] > 0) by_class[k] = {cls[5 * k], cls[5 * k + 1], cls[5 * k + 2], cls[5 * k + 3], cls[5 * k + 4]};
+    smp = cls + 5 * nclass;
+    sample.resize(total);
+    for (int64_t i = 0; i < total; ++i)
+      sample[i] = {static_cast<float>(smp[2 * i]), static_cast<float>(smp[2 * i + 1])};
   }
 
   static std::vector<double> ranks(const std::vector<double>& v) {  // average ranks for ties
@@ -103,6 +146,7 @@ struct TokenAnalysis {
                    {"pearson_depth_loss", all.pearson()},
                    {"spearman_depth_loss", xs.size() > 1 ? pearson(ranks(xs), ranks(ys)) : 0.0},
                    {"spearman_sample_tokens", static_cast<int64_t>(xs.size())},
+                   {"spearman_sample", "every 7th token (of each rank's share of the batches, data parallel)"},
                    {"histogram", hist},
                    {"note", "skip depth = blocks with |gate| < zero_eps; loss = this model's per-token cross-entropy; "
                             "correlations undefined (0) when depth or loss is constant"}};
@@ -125,7 +169,7 @@ struct TokenAnalysis {
 }  // namespace
 
 json::object EvalResult::to_json() const {
-  json::object o{{"loss", loss}, {"tokens", tokens}, {"forward_s", seconds},
+  json::object o{{"loss", loss}, {"tokens", tokens}, {"forward_s", seconds}, {"ranks", ranks},
                  {"tokens_per_s", seconds > 0 ? tokens / seconds : 0.0}, {"computed_fraction", computed_fraction},
                  {"gates", stats.to_json()}};
   if (!token_analysis.empty()) o["which_tokens_skip"] = token_analysis;
@@ -163,13 +207,25 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
   }
   EvalResult r(cfg.model.n_layers, cfg.train.zero_eps);
   const Precision precision = parse_precision(cfg.train.precision);
-  TokenAnalysis ta(cfg.model.n_layers);
+  // data parallel: deal the batches over the ranks when there are enough for every rank to get one (so every
+  // rank holds the same kinds of sums), else every rank evaluates them all
+  const int64_t world = opts.group ? opts.group->env().world : 1, rank = opts.group ? opts.group->env().rank : 0;
+  const int64_t n_batches = opts.max_batches > 0 ? std::min(opts.max_batches, data.windows_per_epoch())
+                                                 : data.windows_per_epoch();
+  const bool split = world > 1 && n_batches >= world;
+  r.ranks = split ? world : 1;
+  TokenAnalysis ta(cfg.model.n_layers, TokenAnalysis::kMaxSample / static_cast<size_t>(r.ranks));
   double loss_sum = 0;
-  int64_t batches = 0;
+  int64_t batches = 0;  // of the split, on every rank
   const bool all_exits_before = model->all_exits;
   model->all_exits = opts.exits;
   std::vector<torch::Tensor> exit_sums;  // per exit depth, fp64 on the device
-  while (data.has_next_in_epoch() && (opts.max_batches == 0 || batches < opts.max_batches)) {
+  for (; data.has_next_in_epoch() && (opts.max_batches == 0 || batches < opts.max_batches); ++batches) {
+    if (split && batches % world != rank) {  // another rank's batch: step over it (and over its labels)
+      data.next();
+      if (opts.token_analysis && opts.labels) opts.labels->next();
+      continue;
+    }
     auto b = data::to_device(data.next(), device);
     const auto& targets = b.targets;
     const auto t0 = std::chrono::steady_clock::now();
@@ -201,10 +257,31 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
         depth = (torch::stack(out.gates).abs() < cfg.train.zero_eps).sum(0).reshape({-1}).to(ce.dtype());
       ta.add(depth, ce, opts.labels ? opts.labels->next().targets.reshape({-1}) : torch::Tensor());
     }
-    ++batches;
   }
   if (was_training) model->train();
   model->all_exits = all_exits_before;
+  if (split) {  // sums over ranks: scalars, the slowest rank's time (each rank's in its own slot), exit losses
+    const int64_t n_fixed = 10, n_exit = static_cast<int64_t>(exit_sums.size());
+    auto buf = torch::zeros({n_fixed + world + n_exit}, torch::kFloat64);
+    double* p = buf.data_ptr<double>();
+    const SkipWork& w = r.work;
+    const double fixed[n_fixed] = {loss_sum, r.tokens, w.projections, w.attention, w.ffn, w.dense_projections,
+                                   w.dense_attention, w.dense_ffn, static_cast<double>(w.computed),
+                                   static_cast<double>(w.possible)};
+    std::copy(fixed, fixed + n_fixed, p);
+    p[n_fixed + rank] = r.seconds;
+    if (n_exit > 0) buf.slice(0, n_fixed + world).copy_(torch::stack(exit_sums).cpu());
+    opts.group->all_reduce_sum(buf, "the validation's all-reduce");
+    p = buf.data_ptr<double>();
+    loss_sum = p[0], r.tokens = p[1];
+    r.work.projections = p[2], r.work.attention = p[3], r.work.ffn = p[4];
+    r.work.dense_projections = p[5], r.work.dense_attention = p[6], r.work.dense_ffn = p[7];
+    r.work.computed = static_cast<int64_t>(p[8]), r.work.possible = static_cast<int64_t>(p[9]);
+    r.seconds = *std::max_element(p + n_fixed, p + n_fixed + world);
+    for (int64_t i = 0; i < n_exit; ++i) exit_sums[i] = buf[n_fixed + world + i];
+    r.stats.all_reduce([&](torch::Tensor& t) { opts.group->all_reduce_sum(t, "the validation gate statistics' all-reduce"); });
+    if (opts.token_analysis) ta.all_reduce(*opts.group);
+  }
   r.loss = r.tokens > 0 ? loss_sum / r.tokens : 0.0;
   if (opts.exits && r.tokens > 0) {
     for (const auto& e : exit_sums) r.exit_loss.push_back(e.item<double>() / r.tokens);

@@ -379,17 +379,20 @@ void Run::validate(bool final) {
   eo.max_batches = tc_.val_max_batches;
   eo.token_analysis = final;  // which tokens skip: on the final validation
   eo.labels = val_labels_.get();
+  eo.group = pg_.get();  // data parallel: the split's batches dealt over the ranks, the sums all-reduced
   model_->record_residual_norms = true;
   last_val_ = evaluate(model_, *val_data_, cfg_, dev_, eo);
   val_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   val_steps_.push_back(step_);
   val_loss_.push_back(last_val_.loss);
-  json::object rec{{"kind", "val"}, {"step", step_}, {"val_loss", last_val_.loss}, {"gates", last_val_.stats.to_json()}};
+  json::object rec{{"kind", "val"}, {"step", step_}, {"val_loss", last_val_.loss}, {"ranks", last_val_.ranks},
+                   {"gates", last_val_.stats.to_json()}};
   if (final && !last_val_.token_analysis.empty()) rec["which_tokens_skip"] = last_val_.token_analysis;
   // A second validation with one of the policy's switches set (and cleared after, also on an exception).
   auto validate_with = [&](bool GatePolicy::*flag) {
     EvalOptions alt;
     alt.max_batches = tc_.val_max_batches;
+    alt.group = pg_.get();
     model_->gates.get()->*flag = true;
     try {
       auto r = evaluate(model_, *val_data_, cfg_, dev_, alt);
