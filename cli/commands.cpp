@@ -31,6 +31,7 @@
 #include "harness/suite/suite_spec.h"
 #include "harness/train/prune.h"
 #include "harness/train/checkpoint.h"
+#include "harness/train/distributed.h"
 #include "harness/train/evaluate.h"
 #include "harness/registry/variant_registry.h"
 #include "harness/registry/gate_controller.h"
@@ -148,6 +149,15 @@ int cmd_data_embed(const std::string& source, const std::string& out) {
   return 0;
 }
 
+// Under torchrun (RANK and WORLD_SIZE set) an evaluation joins the process group and deals the split's batches over
+// the ranks (evaluate.h: every sum all-reduced, the forward time the slowest rank's); every rank loads the same
+// weights, so nothing is broadcast, and rank 0 alone writes and prints. One process: no group, no change.
+struct EvalGroup {
+  DistEnv env = read_dist_env();
+  std::unique_ptr<ProcessGroup> pg = env.active() ? std::make_unique<ProcessGroup>(env) : nullptr;
+  bool writer() const { return env.rank == 0; }
+};
+
 int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data_glob, const std::string& labels,
              int64_t max_batches, int repeat, bool causal) {
   if (max_batches < 0) throw Error("--max-batches: must be >= 0 (0: the whole split), got " + std::to_string(max_batches));
@@ -171,11 +181,13 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   if (!lglob.empty())
     label_loader = std::make_unique<data::TokenLoader>(lglob, "--labels", 65536, cfg.train.micro_batch_size,
                                                        cfg.model.max_seq_len);
+  EvalGroup group;
   EvalOptions eo;
   eo.max_batches = max_batches;
   eo.hard_skip = hard_skip;
   eo.token_analysis = true;
   eo.labels = label_loader.get();
+  eo.group = group.pg.get();
   auto r = evaluate(run.model, loader, cfg, dev, eo);
   if (!(r.tokens > 0)) throw Error(glob + ": evaluated 0 tokens; nothing written");  // never overwrite a good eval
   json::object o = r.to_json();
@@ -190,6 +202,7 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
     // interleaved in this one process so that drift and load hit both alike; the pass above was the warm-up.
     EvalOptions to;
     to.max_batches = max_batches;
+    to.group = eo.group;
     json::array soft_s, hard_s;
     for (int i = 0; i < repeat; ++i) {
       to.hard_skip = false;
@@ -202,6 +215,7 @@ int cmd_eval(const std::string& run_dir, bool hard_skip, const std::string& data
   }
   const std::string path =
       fs::join(run_dir, std::string(hard_skip ? "eval_hard_skip" : "eval_soft") + (causal ? "_causal.json" : ".json"));
+  if (!group.writer()) return 0;  // every rank holds the result; rank 0 writes it
   write_file_atomic(path, pretty_json(o));
   std::cout << pretty_json(json::object{{"mode", o["mode"]}, {"loss", r.loss}, {"tokens", r.tokens},
                                         {"tokens_per_s", o["tokens_per_s"]}, {"computed_fraction", r.computed_fraction},
@@ -220,15 +234,18 @@ int cmd_eval_exits(const std::string& run_dir, const std::string& data_glob, int
   run.model->to(dev);
   const std::string glob = data_glob.empty() ? cfg.data.val : data_glob;
   data::TokenLoader loader(glob, "--data", cfg.model.vocab_size, cfg.train.micro_batch_size, cfg.model.max_seq_len);
+  EvalGroup group;
   EvalOptions eo;
   eo.max_batches = max_batches;
   eo.exits = true;
+  eo.group = group.pg.get();
   const auto r = evaluate(run.model, loader, cfg, dev, eo);  // also the timing warm-up
   if (!(r.tokens > 0)) throw Error(glob + ": evaluated 0 tokens; nothing written");
   const int64_t L = cfg.model.n_layers;
   std::vector<std::vector<double>> secs(L);
   EvalOptions to;
   to.max_batches = max_batches;
+  to.group = eo.group;
   for (int i = 0; i < repeat; ++i)
     for (int64_t d = 1; d <= L; ++d) {
       run.model->depth = d;
@@ -254,8 +271,9 @@ int cmd_eval_exits(const std::string& run_dir, const std::string& data_glob, int
   json::object o{{"schema", "skipbench.eval_exits"}, {"schema_version", 1}, {"run", run_dir}, {"data", glob},
                  {"variant", cfg.variant.name}, {"tokens", r.tokens}, {"max_batches", max_batches},
                  {"repeats", repeat}, {"order", "depths 1..L interleaved within each repeat; the first pass warms up"},
-                 {"depths", depths}};
+                 {"ranks", r.ranks}, {"depths", depths}};
   const std::string path = fs::join(run_dir, "eval_exits.json");
+  if (!group.writer()) return 0;
   write_file_atomic(path, pretty_json(o));
   std::cout << "depth  val loss  us/token  FLOPs/token\n";
   for (const auto& v : depths) {

@@ -8,6 +8,10 @@
 #      draws are indexed by the micro-batch's place in the global batch, so 2 ranks drop what one process drops.
 #   1c. Validation dealt over the ranks: with the weights held fixed, the 2-rank validation (loss, gate metrics,
 #      the final token analysis with difficulty labels) equals one process's to 1e-12; 1 batch: every rank does it.
+#   1d. Gradient buckets started during the backward (train.grad_bucket_mb) equal one flat all-reduce bitwise
+#      (curve, val loss, controller, weights), for skip_middle and for LayerDrop whose dropped blocks get no gradient.
+#   1e. A parameter no rank has a gradient for (hard skip) keeps none: the optimizer leaves it alone, as in 1 process.
+#   1f. `skipbench eval` (soft, --hard-skip) under torchrun equals one process's evaluation to 1e-12; rank 0 writes.
 #   2. A stop signal to rank 1 alone stops both ranks at the same step, checkpointed (exit 75 each); the resumed
 #      2-rank run ends with the uninterrupted 2-rank run's curve exactly. Another world size: the same checkpoint
 #      resumed by 1 process (stopped again by a signal) and then by 2 ranks again ends within 1e-5 of the
@@ -128,6 +132,103 @@ PY
   ); then echo "ok   validation split: $out"; else fail "validation split over ranks ($n batches): $out"; fi
 done
 
+# --- 1d. gradient buckets started during the backward (train.grad_bucket_mb) == one flat all-reduce after it,
+# bitwise: with 2 ranks each gradient element is one fp32 sum a + b either way. Buckets of 16 KiB give this model
+# dozens. skip_middle (every parameter gets a gradient: the hooks start buckets during the backward) and LayerDrop
+# with real skipping (a dropped block's parameters get none on a rank: its bucket and the later ones wait for
+# finish(), in the same order on both ranks) must both end with the flat run's curve, val loss and weights.
+for v in sm ld; do
+  X=(); [[ $v == ld ]] && X=("${LD[@]}")
+  for mb in 0 0.015625; do
+    port=$((port + 1))
+    dp "${S[@]}" "${X[@]}" --set train.steps=12 --set train.grad_bucket_mb=$mb --out "$tmp/bk_${v}_$mb" \
+      >"$tmp/bk_${v}_$mb.log" 2>&1 || { fail "buckets $v $mb"; tail -5 "$tmp/bk_${v}_$mb.log"; }
+  done
+  if out=$(python3 - "$tmp/bk_${v}_0" "$tmp/bk_${v}_0.015625" $v <<'PY'
+import hashlib, json, sys
+(a, b), v = (json.load(open(d + "/run.json")) for d in sys.argv[1:3]), sys.argv[3]
+assert a["train_curve"]["loss"] == b["train_curve"]["loss"], "train curves differ"
+assert a["final"]["val_loss"] == b["final"]["val_loss"], (a["final"]["val_loss"], b["final"]["val_loss"])
+assert a["controller"]["final_state"] == b["controller"]["final_state"], "controller states differ"
+ga, gb = a["distributed"]["gradient_all_reduce"], b["distributed"]["gradient_all_reduce"]
+assert ga["mode"].startswith("one flat") and gb["mode"].startswith("buckets"), (ga, gb)
+assert gb["buckets"] >= 10, gb
+if v == "sm": assert gb["started_in_backward_last_step"] >= gb["buckets"] - 1, gb  # all but the embedding's
+h = [hashlib.sha256(open(d + "/model.pt", "rb").read()).hexdigest() for d in sys.argv[1:3]]
+assert h[0] == h[1], "weights differ"
+print(f"{len(a['train_curve']['loss'])} steps equal bitwise, same weights; {gb['buckets']} buckets, "
+      f"{gb['started_in_backward_last_step']} started during the last backward")
+PY
+  ); then echo "ok   gradient buckets ($v) == flat all-reduce: $out"; else fail "gradient buckets ($v): $out"; fi
+done
+
+# --- 1e. a parameter no rank has a gradient for keeps none: forced_skip at sparsity 0.5 over 4 layers skips blocks 1
+# and 2 for every token, and with train.skip_compute they get no gradient at all. One process's optimizer leaves
+# them alone (no weight decay, no moment update); 2 ranks, flat or bucketed, must too (an all-reduced zero
+# gradient would decay them at weight_decay 0.1). Checked on the weights: blocks 1-2 equal their init bitwise
+# (the init: the same run at lr 1e-30) in all three, block 0 does not (it trained).
+FS=(--set variant.name=forced_skip --set 'variant.options={"sparsity": 0.5}' --set train.skip_compute=true
+    --set train.controller.name=none --set 'train.controller.options={}' --set train.optimizer.default.weight_decay=0.1
+    --set train.steps=6)
+"$bin" train "${S[@]}" "${FS[@]}" --out "$tmp/fs1" >/dev/null 2>&1 || fail "forced_skip: 1 process"
+"$bin" train "${S[@]}" "${FS[@]}" --set train.optimizer.default.lr=1e-30 --out "$tmp/fs0" >/dev/null 2>&1 || fail "forced_skip: init"
+for mb in 0 0.015625; do
+  port=$((port + 1))
+  dp "${S[@]}" "${FS[@]}" --set train.grad_bucket_mb=$mb --out "$tmp/fs2_$mb" >"$tmp/fs2.log" 2>&1 || { fail "forced_skip: 2 ranks $mb"; tail -5 "$tmp/fs2.log"; }
+done
+if out=$("$(dirname "$torchrun")/python" - "$tmp/fs0" "$tmp/fs1" "$tmp/fs2_0" "$tmp/fs2_0.015625" <<'PY'
+import json, sys, torch
+init, *runs = (dict(torch.jit.load(d + "/model.pt").named_parameters()) for d in sys.argv[1:])
+for d, w in zip(sys.argv[2:], runs):
+    for k, v in w.items():
+        same = torch.equal(v, init[k])
+        if k.startswith(("layers.1.", "layers.2.")): assert same, f"{d}: {k} moved though it never had a gradient"
+        if k.startswith("layers.0.") and k.endswith("wq.weight"): assert not same, f"{d}: {k} did not train"
+one, *two = (json.load(open(d + "/run.json"))["train_curve"]["loss"] for d in sys.argv[2:])
+for t in two: assert max(abs(a - b) for a, b in zip(one, t)) <= 1e-5, (one, t)
+print("blocks 1-2 at their init in 1 process, 2 ranks flat and bucketed; curves within 1e-5")
+PY
+); then echo "ok   globally unused parameters: $out"; else fail "globally unused parameters: $out"; fi
+
+# --- 1f. `skipbench eval` under torchrun: the split dealt over 2 ranks equals one process's evaluation of the same
+# weights (soft and real skipping: loss, gate metrics, executed work, the token analysis; 1e-12 relative: the
+# same sums in another order), and rank 0 alone writes and prints.
+dpx() { "$torchrun" --nnodes 1 --nproc-per-node 2 --rdzv-backend c10d --rdzv-endpoint "127.0.0.1:$port" \
+          --max-restarts 0 --no-python -- "$bin" "$@"; }  # --: torchrun's parser takes --run for its --run-path
+for mode in soft hard_skip; do
+  flag=(); [[ $mode == hard_skip ]] && flag=(--hard-skip)
+  "$bin" eval --run "$tmp/one" "${flag[@]}" --max-batches 5 >/dev/null 2>&1 || fail "eval $mode: 1 process"
+  cp "$tmp/one/eval_$mode.json" "$tmp/e1_$mode.json" 2>/dev/null
+  port=$((port + 1))
+  dpx eval --run "$tmp/one" "${flag[@]}" --max-batches 5 >"$tmp/e2_$mode.log" 2>&1 || { fail "eval $mode: 2 ranks"; tail -5 "$tmp/e2_$mode.log"; }
+  if out=$(python3 - "$tmp/e1_$mode.json" "$tmp/one/eval_$mode.json" "$tmp/e2_$mode.log" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["ranks"] == 1 and b["ranks"] == 2, (a["ranks"], b["ranks"])
+worst = 0.0
+def close(x, y, where):
+    global worst
+    if isinstance(x, dict):
+        assert x.keys() == y.keys(), (where, x.keys() ^ y.keys())
+        for k in x: close(x[k], y[k], where + "." + k)
+    elif isinstance(x, list):
+        assert len(x) == len(y), where
+        for i, (u, v) in enumerate(zip(x, y)): close(u, v, f"{where}[{i}]")
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        d = abs(x - y) / max(1.0, abs(x)); worst = max(worst, d)
+        assert d <= 1e-12, (where, x, y)
+    else: assert x == y, (where, x, y)
+for k in ("loss", "tokens", "computed_fraction", "gates", "executed_flops"):
+    if k in a or k in b: close(a.get(k), b.get(k), k)
+ta, tb = a["which_tokens_skip"], b["which_tokens_skip"]
+for k in ("tokens", "histogram", "mean_skip_depth", "pearson_depth_loss"): close(ta[k], tb[k], k)
+printed = open(sys.argv[3]).read().count('"report"')
+assert printed == 1, f"{printed} ranks printed a summary"
+print(f"{a['tokens']:.0f} tokens, equal to {worst:.1e} (relative); one summary printed")
+PY
+  ); then echo "ok   eval ($mode) over 2 ranks == 1 process: $out"; else fail "eval ($mode) over 2 ranks: $out"; fi
+done
+
 # --- 2. a signal to one rank stops both; resume
 port=$((port + 1))
 dp "${S[@]}" --set train.steps=200 --out "$tmp/sig" >"$tmp/sig.log" 2>&1 &
@@ -192,6 +293,9 @@ out=$(RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$bin" train "
       --set train.budget.value=5 --out "$tmp/bad" 2>&1); rc=$?
 [[ $rc -eq 2 && "$out" == *"train.budget.kind: wall_clock is not supported with several ranks"* ]] \
   && echo "ok   a wall-clock budget refused with several ranks" || fail "wall_clock: rc=$rc $out"
+out=$("$bin" train "${S[@]}" --set train.grad_bucket_mb=-1 --out "$tmp/bad" 2>&1); rc=$?
+[[ $rc -eq 2 && "$out" == *"train.grad_bucket_mb: must be in [0, 65536] MiB"* ]] \
+  && echo "ok   a negative bucket size refused" || fail "grad_bucket_mb -1: rc=$rc $out"
 [[ -e "$tmp/bad" ]] && fail "bad input left $tmp/bad"
 
 # --- 5. suites with --nproc-per-run

@@ -184,6 +184,30 @@ TEST(Loader, RanksTogetherReadTheSingleProcessStreamForEveryWorldSize) {
   }
 }
 
+// skip() (validation steps over another rank's batch without reading it) moves exactly as next() does: a loader
+// that skips every other batch reads the stream's even windows, across shard and epoch boundaries, on every rank.
+TEST(Loader, SkipMovesOnAsNextDoes) {
+  TempDir d;
+  write_numbered(d, {50, 23, 31});  // 16 windows an epoch, as above
+  for (int64_t world : {1, 2, 3}) {
+    for (int64_t r = 0; r < world; ++r) {
+      TokenLoader reads(d.file("s_*.bin"), "data.train", 3000, 2, 3, r, world);
+      TokenLoader skips(d.file("s_*.bin"), "data.train", 3000, 2, 3, r, world);
+      for (int i = 0; i < 40; ++i) {  // past two epochs
+        const auto want = reads.next().inputs[0][0].item<int64_t>();
+        if (i % 2 == 1) {
+          skips.skip();
+        } else {
+          EXPECT_EQ(skips.next().inputs[0][0].item<int64_t>(), want) << "world " << world << " rank " << r << " i " << i;
+        }
+        EXPECT_EQ(skips.position().offset, reads.position().offset);
+        EXPECT_EQ(skips.position().epoch, reads.position().epoch);
+        EXPECT_EQ(skips.has_next_in_epoch(), reads.has_next_in_epoch());
+      }
+    }
+  }
+}
+
 TEST(Loader, PositionRoundTripsForEveryRankAndWorldSize) {
   TempDir d;
   write_numbered(d, {50, 33});

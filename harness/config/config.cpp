@@ -161,6 +161,7 @@ json::object default_config_json() {
                      {"precision", t.precision},
                      {"sdpa_backend", t.sdpa_backend},
                      {"skip_compute", t.skip_compute},
+                     {"grad_bucket_mb", t.grad_bucket_mb},
                      {"init_from", t.init_from},
                      {"freeze", t.freeze},
                      {"controller", json::object{{"name", t.controller.name}, {"options", json::object{}}}},
@@ -354,6 +355,12 @@ Config config_from_json(const json::object& merged, const std::string& source) {
     fail(source, "train.precision", "expected \"fp32\" or \"bf16\", got \"" + tc.precision + "\"");
   tc.skip_compute = t.at("skip_compute").as_bool();
   // added after runs were recorded without them: absent means what those runs did
+  if (t.contains("grad_bucket_mb")) {
+    if (!t.at("grad_bucket_mb").is_number()) fail(source, "train.grad_bucket_mb", "expected a number of MiB (0: one flat all-reduce)");
+    tc.grad_bucket_mb = t.at("grad_bucket_mb").to_number<double>();
+    if (!(tc.grad_bucket_mb >= 0 && tc.grad_bucket_mb <= 65536))
+      fail(source, "train.grad_bucket_mb", "must be in [0, 65536] MiB (0: one flat all-reduce after the backward)");
+  }
   if (t.contains("init_from")) {
     if (!t.at("init_from").is_string()) fail(source, "train.init_from", "expected a run directory (a string)");
     tc.init_from = t.at("init_from").get_string();

@@ -79,6 +79,9 @@ struct TrainConfig {
   // Training-time skipping: a token whose gate is exactly 0 at a block skips that block in the forward and the
   // backward (packed active tokens; TransformerImpl::skip_compute). Off: gates multiply, every block computes.
   bool skip_compute = false;
+  // Data parallel: the gradients' all-reduce in buckets of about this many MiB (fp32), each started while the
+  // last micro-batch's backward still runs (grad_buckets.h); 0: one flat all-reduce after the backward.
+  double grad_bucket_mb = 0;
   double budget_value = 0;        // 0 with kind "steps": train.steps
   // Start from another run's weights (a run directory, e.g. from `skipbench import gguf`): every parameter of that
   // run is copied into this model by name and shape; parameters it lacks (a gate policy's masks) keep their init.

@@ -54,11 +54,16 @@ bool TokenLoader::has_next_in_epoch() const { return mine().epoch == epoch_; }
 Batch TokenLoader::next() {
   const size_t need = static_cast<size_t>(B_ * T_ + 1);
   const LoaderPosition p = mine();
-  epoch_ = p.epoch;
   const uint16_t* src = shards_[p.shard].tokens() + p.offset;
   auto buf = torch::empty({static_cast<int64_t>(need)}, torch::TensorOptions(torch::kInt64).pinned_memory(pin_));
   auto* dst = buf.data_ptr<int64_t>();
   for (size_t i = 0; i < need; ++i) dst[i] = src[i];
+  skip();
+  return {buf.slice(0, 0, B_ * T_).view({B_, T_}), buf.slice(0, 1, B_ * T_ + 1).view({B_, T_}), buf};
+}
+
+void TokenLoader::skip() {
+  epoch_ = mine().epoch;
   // the next round starts world windows on; it settles when read (so one process's position is its next
   // window's offset, past its shard's end until then, as a checkpoint recorded it)
   settle(pos_);
@@ -66,7 +71,6 @@ Batch TokenLoader::next() {
     if (r > 0) settle(pos_);
     pos_.offset += static_cast<size_t>(B_ * T_);
   }
-  return {buf.slice(0, 0, B_ * T_).view({B_, T_}), buf.slice(0, 1, B_ * T_ + 1).view({B_, T_}), buf};
 }
 
 Batch to_device(const Batch& b, const torch::Device& device) {

@@ -44,6 +44,7 @@ class TokenLoader {
               int64_t seq_len, int64_t rank = 0, int64_t world_size = 1);
 
   Batch next();                  // wraps around after the last shard
+  void skip();                   // moves on as next() does, without reading the window (another rank's batch)
   bool has_next_in_epoch() const;  // false once this rank's windows of the current epoch are exhausted
   void reset();                  // back to the first round
   int64_t windows_per_epoch() const;  // windows of the stream per epoch (all ranks together)

@@ -91,18 +91,65 @@ ProcessGroup::ProcessGroup(const DistEnv& env) : env_(env) {
 ProcessGroup::~ProcessGroup() = default;
 
 namespace {
+[[noreturn]] void collective_failed(const DistEnv& env, const char* what, const std::exception& e) {
+  std::string msg = e.what();
+  if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+  throw Error(std::string("distributed: ") + what + " failed on rank " + std::to_string(env.rank) + " of " +
+              std::to_string(env.world) + " (another rank died or timed out?): " + msg);
+}
 template <typename F>
 void run_collective(const DistEnv& env, const char* what, F&& f) {
   try {
     f()->wait();
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
-    throw Error(std::string("distributed: ") + what + " failed on rank " + std::to_string(env.rank) + " of " +
-                std::to_string(env.world) + " (another rank died or timed out?): " + msg);
+    collective_failed(env, what, e);
   }
 }
 }  // namespace
+
+struct PendingCollective::Impl {
+  DistEnv env;
+  const char* what;
+  c10::intrusive_ptr<c10d::Work> work;
+};
+
+PendingCollective::PendingCollective() = default;
+PendingCollective::PendingCollective(PendingCollective&&) noexcept = default;
+PendingCollective& PendingCollective::operator=(PendingCollective&& o) noexcept {
+  if (this != &o) {
+    if (impl_) try { impl_->work->wait(); } catch (...) {}
+    impl_ = std::move(o.impl_);
+  }
+  return *this;
+}
+PendingCollective::~PendingCollective() {
+  if (impl_) try { impl_->work->wait(); } catch (...) {}  // its buffer may be freed next: never leave it in flight
+}
+
+void PendingCollective::wait() {
+  if (!impl_) return;
+  auto impl = std::move(impl_);
+  try {
+    impl->work->wait();
+  } catch (const std::exception& e) {
+    collective_failed(impl->env, impl->what, e);
+  }
+}
+
+PendingCollective ProcessGroup::all_reduce_sum_async(const torch::Tensor& t, const char* what) {
+  PendingCollective p;
+  if (!env_.active()) return p;
+  if (!t.is_cpu() || !t.is_contiguous())
+    throw Error(std::string("distributed: ") + what + ": an asynchronous all-reduce needs a contiguous CPU tensor");
+  std::vector<torch::Tensor> ts{t};
+  try {
+    auto work = impl_->pg->allreduce(ts);
+    p.impl_ = std::make_unique<PendingCollective::Impl>(PendingCollective::Impl{env_, what, std::move(work)});
+  } catch (const std::exception& e) {
+    collective_failed(env_, what, e);
+  }
+  return p;
+}
 
 void ProcessGroup::all_reduce_sum(torch::Tensor& t, const char* what) {
   if (!env_.active()) return;

@@ -4,7 +4,8 @@
 // PrefixStore("/worker/attempt_<restart_count>") as Python's init_process_group does) it builds a ProcessGroupGloo
 // over TCP (CPU tensors; the headers come from Debian's libgloo-dev, the code from libtorch_cpu). Without RANK and
 // WORLD_SIZE it is one process (world 1) and every call is a no-op. Collectives block; a rank that dies makes the
-// others fail within `timeout` with an Error naming the operation.
+// others fail within `timeout` with an Error naming the operation. all_reduce_sum_async starts one and returns at
+// once (Gloo runs it on its own threads), so gradient buckets overlap the backward pass (grad_buckets.h).
 #pragma once
 #include <torch/types.h>
 
@@ -26,6 +27,24 @@ struct DistEnv {
 // Reads torchrun's variables; throws Error naming a missing or malformed one (a partial environment).
 DistEnv read_dist_env();
 
+// A collective in flight (all_reduce_sum_async): wait() blocks until it is done, throwing the Error the blocking
+// call would. Its tensor must stay alive and untouched until then. Destroying one that was never waited for
+// waits for it, and swallows its error (an exception is already on its way).
+class PendingCollective {
+ public:
+  PendingCollective();
+  PendingCollective(PendingCollective&&) noexcept;
+  PendingCollective& operator=(PendingCollective&&) noexcept;
+  ~PendingCollective();
+  bool pending() const { return impl_ != nullptr; }
+  void wait();
+
+ private:
+  friend class ProcessGroup;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 class ProcessGroup {
  public:
   // world 1: nothing is created. timeout: for the store and every collective (SKIPBENCH_DIST_TIMEOUT_S, default 120).
@@ -35,6 +54,10 @@ class ProcessGroup {
   // In place: the sum over ranks of t (one contiguous tensor: callers flatten what they reduce into one buffer;
   // on another device it is copied to the host and back).
   void all_reduce_sum(torch::Tensor& t, const char* what);
+  // The same, started: t must be a contiguous CPU tensor (an Error otherwise); sums land in t once the returned
+  // collective is waited for. Every rank must start its collectives in the same order (Gloo pairs them by
+  // sequence). world 1: nothing to wait for.
+  PendingCollective all_reduce_sum_async(const torch::Tensor& t, const char* what);
   // In place: rank 0's values of t on every rank.
   void broadcast(torch::Tensor& t, const char* what);
   void barrier(const char* what);

@@ -77,8 +77,8 @@ struct TokenAnalysis {
     meta[2 * rank + 1] = static_cast<double>(sample.size());
     pg.all_reduce_sum(meta, "the validation token analysis' sizes' all-reduce");
     int64_t nclass = 0, total = 0, offset = 0;
+    const auto m = meta.accessor<double, 1>();
     for (int64_t r = 0; r < world; ++r) {
-      const auto m = meta.accessor<double, 1>();
       nclass = std::max(nclass, static_cast<int64_t>(m[2 * r]));
       if (r < rank) offset += static_cast<int64_t>(m[2 * r + 1]);
       total += static_cast<int64_t>(m[2 * r + 1]);
@@ -222,8 +222,8 @@ EvalResult evaluate(Transformer& model, data::TokenLoader& data, const Config& c
   std::vector<torch::Tensor> exit_sums;  // per exit depth, fp64 on the device
   for (; data.has_next_in_epoch() && (opts.max_batches == 0 || batches < opts.max_batches); ++batches) {
     if (split && batches % world != rank) {  // another rank's batch: step over it (and over its labels)
-      data.next();
-      if (opts.token_analysis && opts.labels) opts.labels->next();
+      data.skip();
+      if (opts.token_analysis && opts.labels) opts.labels->skip();
       continue;
     }
     auto b = data::to_device(data.next(), device);

@@ -25,6 +25,7 @@
 #include "harness/train/budget.h"
 #include "harness/train/distributed.h"
 #include "harness/train/evaluate.h"
+#include "harness/train/grad_buckets.h"
 #include "harness/train/optimizer.h"
 #include "harness/train/progress.h"
 #include "harness/train/schedule.h"
@@ -72,6 +73,7 @@ class Run {
   // statistics are summed over ranks each step; rank 0 alone writes (checkpoints, metrics, run.json, model.pt)
   DistEnv dist_;
   std::unique_ptr<ProcessGroup> pg_;
+  std::unique_ptr<GradBuckets> buckets_;  // train.grad_bucket_mb > 0: the all-reduce overlapped with the backward
   bool writer_ = true;
   bool stop_requested_ = false;  // a stop signal reached some rank (all-reduced each step)
   void sync_gradients();

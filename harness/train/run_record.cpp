@@ -116,8 +116,17 @@ json::object Run::report() {
                                       return a;
                                     }()},
                                    {"sequences_per_rank_per_step", accum_ * tc_.micro_batch_size},
-                                   {"reduced", "gradients (mean), train losses, gate statistics; every rank "
-                                               "validates the whole split; rank 0 writes"}}},
+                                   {"gradient_all_reduce",
+                                    buckets_ ? json::object{{"mode", "buckets started during the backward"},
+                                                            {"bucket_mb", tc_.grad_bucket_mb},
+                                                            {"buckets", buckets_->size()},
+                                                            {"started_in_backward_last_step",
+                                                             buckets_->started_in_backward()}}
+                                             : json::object{{"mode", dist_.active() ? "one flat buffer after the "
+                                                                                      "backward" : "none"}}},
+                                   {"reduced", "gradients (mean), train losses, gate statistics; validation "
+                                               "batches dealt over the ranks, their sums all-reduced; rank 0 "
+                                               "writes"}}},
       {"accumulation_steps", accum_},
       {"budget", budget},
       {"resumed_from_step", resumed_from_ >= 0 ? json::value(resumed_from_) : json::value(nullptr)},
