@@ -71,6 +71,23 @@ print(f"max train-loss difference {d:.2e}, val {dv:.2e}, controller state {dc:.2
 PY
 }
 
+# two nested JSON documents equal in structure, their numbers within 1e-12 relative (sections 1c and 1f: the same
+# sums in another order); worst[0]: the largest difference seen
+cat >"$tmp/close12.py" <<'PY'
+worst = [0.0]
+def close(x, y, where):
+    if isinstance(x, dict):
+        assert x.keys() == y.keys(), (where, x.keys() ^ y.keys())
+        for k in x: close(x[k], y[k], where + "." + k)
+    elif isinstance(x, list):
+        assert len(x) == len(y), where
+        for i, (u, v) in enumerate(zip(x, y)): close(u, v, f"{where}[{i}]")
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        d = abs(x - y) / max(1.0, abs(x)); worst[0] = max(worst[0], d)
+        assert d <= 1e-12, (where, x, y)
+    else: assert x == y, (where, x, y)
+PY
+
 # --- 1. 2 ranks == 1 process
 "$bin" train "${S[@]}" --set train.steps=24 --out "$tmp/one" >/dev/null 2>&1 || fail "1 process"
 dp "${S[@]}" --set train.steps=24 --out "$tmp/two" >"$tmp/two.log" 2>&1 || { fail "2 ranks"; tail -5 "$tmp/two.log"; }
@@ -102,24 +119,12 @@ for n in 5 1; do
   "$bin" train "${S[@]}" "${V[@]}" --set train.val_max_batches=$n --out "$tmp/v1_$n" >/dev/null 2>&1 || fail "val split: 1 process"
   port=$((port + 1))
   dp "${S[@]}" "${V[@]}" --set train.val_max_batches=$n --out "$tmp/v2_$n" >"$tmp/v2_$n.log" 2>&1 || { fail "val split: 2 ranks"; tail -5 "$tmp/v2_$n.log"; }
-  if out=$(python3 - "$tmp/v1_$n/metrics.jsonl" "$tmp/v2_$n/metrics.jsonl" $n <<'PY'
+  if out=$(python3 - "$tmp/v1_$n/metrics.jsonl" "$tmp/v2_$n/metrics.jsonl" $n "$tmp" <<'PY'
 import json, sys
 def vals(p): return [r for r in map(json.loads, open(p)) if r.get("kind") == "val"]
 a, b, n = vals(sys.argv[1]), vals(sys.argv[2]), int(sys.argv[3])
 assert len(a) == len(b) == 2, (len(a), len(b))
-worst = 0.0
-def close(x, y, where):
-    global worst
-    if isinstance(x, dict):
-        assert x.keys() == y.keys(), (where, x.keys() ^ y.keys())
-        for k in x: close(x[k], y[k], where + "." + k)
-    elif isinstance(x, list):
-        assert len(x) == len(y), where
-        for i, (u, v) in enumerate(zip(x, y)): close(u, v, f"{where}[{i}]")
-    elif isinstance(x, (int, float)) and not isinstance(x, bool):
-        d = abs(x - y) / max(1.0, abs(x)); worst = max(worst, d)
-        assert d <= 1e-12, (where, x, y)
-    else: assert x == y, (where, x, y)
+sys.path.insert(0, sys.argv[-1]); from close12 import close, worst
 want = 2 if n >= 2 else 1
 for ra, rb in zip(a, b):
     assert ra["ranks"] == 1 and rb["ranks"] == want, (ra["ranks"], rb["ranks"])
@@ -127,7 +132,7 @@ for ra, rb in zip(a, b):
 ta, tb = a[-1]["which_tokens_skip"], b[-1]["which_tokens_skip"]
 assert ta["tokens"] == n * 2 * 32 and tb["tokens"] == ta["tokens"], (ta["tokens"], tb["tokens"])
 for k in ("histogram", "by_difficulty_class", "mean_skip_depth", "pearson_depth_loss"): close(ta[k], tb[k], k)
-print(f"{n} batch(es): val records equal to {worst:.1e} (relative), dealt over {want} rank(s)")
+print(f"{n} batch(es): val records equal to {worst[0]:.1e} (relative), dealt over {want} rank(s)")
 PY
   ); then echo "ok   validation split: $out"; else fail "validation split over ranks ($n batches): $out"; fi
 done
@@ -201,30 +206,18 @@ for mode in soft hard_skip; do
   cp "$tmp/one/eval_$mode.json" "$tmp/e1_$mode.json" 2>/dev/null
   port=$((port + 1))
   dpx eval --run "$tmp/one" "${flag[@]}" --max-batches 5 >"$tmp/e2_$mode.log" 2>&1 || { fail "eval $mode: 2 ranks"; tail -5 "$tmp/e2_$mode.log"; }
-  if out=$(python3 - "$tmp/e1_$mode.json" "$tmp/one/eval_$mode.json" "$tmp/e2_$mode.log" <<'PY'
+  if out=$(python3 - "$tmp/e1_$mode.json" "$tmp/one/eval_$mode.json" "$tmp/e2_$mode.log" "$tmp" <<'PY'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 assert a["ranks"] == 1 and b["ranks"] == 2, (a["ranks"], b["ranks"])
-worst = 0.0
-def close(x, y, where):
-    global worst
-    if isinstance(x, dict):
-        assert x.keys() == y.keys(), (where, x.keys() ^ y.keys())
-        for k in x: close(x[k], y[k], where + "." + k)
-    elif isinstance(x, list):
-        assert len(x) == len(y), where
-        for i, (u, v) in enumerate(zip(x, y)): close(u, v, f"{where}[{i}]")
-    elif isinstance(x, (int, float)) and not isinstance(x, bool):
-        d = abs(x - y) / max(1.0, abs(x)); worst = max(worst, d)
-        assert d <= 1e-12, (where, x, y)
-    else: assert x == y, (where, x, y)
+sys.path.insert(0, sys.argv[-1]); from close12 import close, worst
 for k in ("loss", "tokens", "computed_fraction", "gates", "executed_flops"):
     if k in a or k in b: close(a.get(k), b.get(k), k)
 ta, tb = a["which_tokens_skip"], b["which_tokens_skip"]
 for k in ("tokens", "histogram", "mean_skip_depth", "pearson_depth_loss"): close(ta[k], tb[k], k)
 printed = open(sys.argv[3]).read().count('"report"')
 assert printed == 1, f"{printed} ranks printed a summary"
-print(f"{a['tokens']:.0f} tokens, equal to {worst:.1e} (relative); one summary printed")
+print(f"{a['tokens']:.0f} tokens, equal to {worst[0]:.1e} (relative); one summary printed")
 PY
   ); then echo "ok   eval ($mode) over 2 ranks == 1 process: $out"; else fail "eval ($mode) over 2 ranks: $out"; fi
 done

@@ -129,6 +129,28 @@ if [[ $rc -ne 2 ]] || ! grep -q "run dense seed 0 was resolved from another conf
   fail "a changed suite was not refused: rc=$rc"; cat "$tmp/e"
 else echo "ok   a changed suite is refused: $(cut -c1-160 "$tmp/e")"; fi
 
+# a directory written before a key joined the defaults (its runs' config.json lack train.grad_bucket_mb, so the
+# checksums in its suite.json differ) resumes when the suite asks for the key's default (an absent key means the
+# default: the same experiment); asked for another value, it is refused naming the key
+cp -r "$tmp/whole" "$tmp/older"
+python3 - "$tmp/older" <<'PY'
+import glob, json, sys
+d = sys.argv[1]
+for c in glob.glob(d + "/runs/*/*/config.json"):
+    j = json.load(open(c)); del j["train"]["grad_bucket_mb"]; json.dump(j, open(c, "w"))
+s = json.load(open(d + "/suite.json"))
+for r in s["runs"]: r["config_fnv1a64"] = "0" * 16
+json.dump(s, open(d + "/suite.json", "w"))
+PY
+sed 's/"train.threads": 1}/"train.threads": 1, "train.grad_bucket_mb": 1}/' "$tmp/s.json" > "$tmp/s3.json"
+"$bin" suite run "$tmp/s3.json" --out "$tmp/older" --no-report >/dev/null 2>"$tmp/e"; rc=$?
+if [[ $rc -ne 2 ]] || ! grep -q "was resolved from another config (train.grad_bucket_mb (new))" "$tmp/e"; then
+  fail "an older directory asked for a non-default new key was not refused: rc=$rc"; cat "$tmp/e"
+else echo "ok   a new key at another value than its default is refused: $(cut -c1-140 "$tmp/e")"; fi
+"$bin" suite run "$tmp/s.json" --out "$tmp/older" --no-report 2>"$tmp/e" >/dev/null || { fail "older directory refused"; cat "$tmp/e"; }
+if grep -q "4 done, 0 failed earlier, 0 to run" "$tmp/e"; then echo "ok   a directory from before a new default key resumes: nothing re-run"
+else fail "older directory: finished runs scheduled again"; cat "$tmp/e"; fi
+
 # regress against its own baseline passes; against a doctored baseline it fails with exit 1
 "$bin" regress --baseline "$tmp/base.json" "$tmp/whole" --update >/dev/null || fail "baseline update"
 "$bin" regress --baseline "$tmp/base.json" "$tmp/killed" >"$tmp/r" || { fail "regress vs own baseline"; cat "$tmp/r"; }

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "harness/common/error.h"
+#include "harness/config/config.h"
 #include "harness/common/file_lock.h"
 #include "harness/common/fs.h"
 #include "harness/common/json_field.h"
@@ -77,9 +78,25 @@ std::optional<std::string> damaged_record(const std::string& run_json) {
   }
 }
 
+// A config resolved before some key joined the defaults: `before` plus each key it lacks that `now` holds at the
+// default's value (compared as json_diff does: numbers by value). An absent key means its default (config.cpp), so
+// when the result equals `now` the run is the same experiment.
+json::value with_added_defaults(const json::value& before, const json::value& now, const json::value& dflt) {
+  if (!before.is_object() || !now.is_object() || !dflt.is_object()) return before;
+  json::object out = before.as_object();
+  for (const auto& kv : now.as_object()) {
+    const auto* d = dflt.as_object().if_contains(kv.key());
+    if (!d) continue;
+    if (auto* b = out.if_contains(kv.key())) *b = with_added_defaults(*b, kv.value(), *d);
+    else if (json_diff(*d, kv.value(), 1).empty()) out[kv.key()] = kv.value();
+  }
+  return out;
+}
+
 // The output directory's suite.json against this suite: the same runs with the same resolved configs (checksums)
 // and budget, or an Error naming the first difference (run and config keys) and the fix. Never overwrite: finished
-// runs of another experiment would be counted as this one's.
+// runs of another experiment would be counted as this one's. A run resolved before a key joined the defaults
+// (its config.json lacks the key) is the same run when this suite asks for the key's default.
 void refuse_changed_suite(const std::string& spec_path, const std::string& out, const json::object& spec,
                           const Suite& suite) {
   const auto old = read_json_file(spec_path);
@@ -93,6 +110,7 @@ void refuse_changed_suite(const std::string& spec_path, const std::string& out, 
                 " -> " + json::serialize(spec.at("budget")) + ")" + fix);
   std::map<std::string, json::object> before;
   for (const auto& r : o["runs"].elements()) before[r["dir"].str()] = r.object();
+  const json::value defaults = default_config_json();
   for (const auto& r : suite.runs) {
     auto it = before.find(r.dir);
     if (it == before.end())
@@ -103,8 +121,14 @@ void refuse_changed_suite(const std::string& spec_path, const std::string& out, 
     if (!h || *h != now) {
       std::string keys;
       const std::string cfg = fs::join(fs::join(out, r.dir), "config.json");
-      if (fs::exists(cfg))
-        for (const auto& d : json_diff(read_json_file(cfg), r.config)) keys += (keys.empty() ? "" : "; ") + d;
+      if (fs::exists(cfg)) {
+        const json::value old_cfg = read_json_file(cfg);
+        if (json_diff(with_added_defaults(old_cfg, r.config, defaults), r.config, 1).empty()) {
+          before.erase(it);  // resolved before a key joined the defaults, and this suite asks for its default
+          continue;
+        }
+        for (const auto& d : json_diff(old_cfg, r.config)) keys += (keys.empty() ? "" : "; ") + d;
+      }
       throw Error(spec_path + ": run " + r.name + " seed " + std::to_string(r.seed) + " was resolved from another config" +
                   (keys.empty() ? "" : " (" + keys + ")") + fix);
     }
