@@ -10,7 +10,8 @@
 // (a block no token computed) keeps none, so the optimizer leaves it alone as one process's would: each bucket
 // carries a has-gradient flag per parameter at its tail. With 2 ranks the result equals one flat
 // all-reduce bitwise (each element is one fp32 sum of two values, and a + b == b + a); with more ranks, up to the
-// order of Gloo's summation.
+// order of Gloo's summation. The flat all-reduce (train.grad_bucket_mb 0) is the same code with one bucket as
+// large as every gradient, armed only after the backward: arm(); finish() reads each .grad as it stands.
 #pragma once
 #include <torch/types.h>
 
@@ -23,7 +24,7 @@ namespace skipbench {
 
 class GradBuckets {
  public:
-  // params: the trainable parameters (a tensor listed twice is bucketed once). bucket_bytes > 0.
+  // params: the trainable parameters (a tensor listed twice is bucketed once). bucket_bytes > 0 (int64 max: one bucket).
   GradBuckets(const std::vector<torch::Tensor>& params, int64_t bucket_bytes, ProcessGroup& pg);
   ~GradBuckets();  // removes the hooks; waits for anything still in flight
   GradBuckets(const GradBuckets&) = delete;

@@ -73,10 +73,11 @@ class Run {
   // statistics are summed over ranks each step; rank 0 alone writes (checkpoints, metrics, run.json, model.pt)
   DistEnv dist_;
   std::unique_ptr<ProcessGroup> pg_;
-  std::unique_ptr<GradBuckets> buckets_;  // train.grad_bucket_mb > 0: the all-reduce overlapped with the backward
+  // data parallel: the gradient all-reduce (grad_buckets.h), overlapped with the backward when
+  // train.grad_bucket_mb > 0, else one bucket after it
+  std::unique_ptr<GradBuckets> buckets_;
   bool writer_ = true;
   bool stop_requested_ = false;  // a stop signal reached some rank (all-reduced each step)
-  void sync_gradients();
   Progress progress_{nullptr};
   int64_t accum_;
   double tokens_per_step_, dense_step_flops_;

@@ -117,7 +117,7 @@ json::object Run::report() {
                                     }()},
                                    {"sequences_per_rank_per_step", accum_ * tc_.micro_batch_size},
                                    {"gradient_all_reduce",
-                                    buckets_ ? json::object{{"mode", "buckets started during the backward"},
+                                    tc_.grad_bucket_mb > 0 && buckets_ ? json::object{{"mode", "buckets started during the backward"},
                                                             {"bucket_mb", tc_.grad_bucket_mb},
                                                             {"buckets", buckets_->size()},
                                                             {"started_in_backward_last_step",

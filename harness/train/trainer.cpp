@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "harness/common/error.h"
@@ -128,10 +129,14 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
       at += p.numel();
     }
   }
-  if (pg_ && tc_.grad_bucket_mb > 0) {  // after the freeze: only what trains is bucketed
+  if (pg_) {  // after the freeze: only what trains is reduced
+    // train.grad_bucket_mb > 0: buckets of that size started during the backward; 0: one bucket holding every
+    // gradient, all-reduced once after the backward (the same code, never armed while the backward runs)
     std::vector<torch::Tensor> ps;
     for (auto& p : model_->parameters()) ps.push_back(p);
-    buckets_ = std::make_unique<GradBuckets>(ps, static_cast<int64_t>(tc_.grad_bucket_mb * 1024 * 1024), *pg_);
+    const int64_t bytes = tc_.grad_bucket_mb > 0 ? static_cast<int64_t>(tc_.grad_bucket_mb * 1024 * 1024)
+                                                 : std::numeric_limits<int64_t>::max();
+    buckets_ = std::make_unique<GradBuckets>(ps, bytes, *pg_);
   }
   model_->train();
   controller_ = cspec_.build(mc_.n_layers, copts_);
@@ -223,6 +228,7 @@ void Run::train_step() {
   // residual-stream norms are a metric only: computed on the steps whose record is logged (every log_every)
   model_->record_residual_norms = step_ % tc_.log_every == 0;
   GateStatsAccumulator stats(mc_.n_layers, tc_.zero_eps);
+  const bool overlap = buckets_ && tc_.grad_bucket_mb > 0;  // data parallel: buckets start during the backward
   torch::Tensor ce_acc, reg_acc, exit_acc;  // fp64 sums on the device
   for (int64_t m = 0; m < accum_; ++m) {
     data::Batch b;
@@ -264,7 +270,7 @@ void Run::train_step() {
     {
       prof::Range r("backward");
       prof::AdoptOtherThreads adopt;  // GPU: autograd's device thread opens the per-block backward ranges
-      if (buckets_ && m == accum_ - 1) buckets_->arm();  // the final gradients: their buckets start as they finish
+      if (overlap && m == accum_ - 1) buckets_->arm();  // the final gradients: their buckets start as they finish
       ((reg.defined() ? objective + reg : objective) / static_cast<double>(accum_)).backward();
     }
     prof::Range r("metrics");
@@ -282,8 +288,8 @@ void Run::train_step() {
   }
   if (pg_) {
     prof::Range r("all_reduce");
-    if (buckets_) buckets_->finish();  // the buckets the backward left, then every one waited for
-    else sync_gradients();
+    if (!overlap) buckets_->arm();  // flat: the one bucket, started now
+    buckets_->finish();             // the buckets the backward left, then every one waited for
     stats.all_reduce([&](torch::Tensor& t) { pg_->all_reduce_sum(t, "the gate statistics' all-reduce"); });
   }
   {
@@ -354,39 +360,6 @@ void Run::train_step() {
   if ((step_ - 1) % tc_.log_every == 0 || budget_->done(spent()))
     progress_.step(step_, budget_->progress(spent()), tc_.budget_kind, ce_mean, train_lr_.back(),
                    tokens_per_step_ / dt, elapsed());
-}
-
-// The data-parallel gradient: every rank's (mean over its micro-batches) summed over ranks and divided by the
-// world size, so each rank steps with the mean over the global batch, as one process would (up to the order of
-// the summation). One flat fp32 buffer, one all-reduce; a parameter without a gradient on this rank counts as 0,
-// and one without a gradient on every rank (a block no token computed: hard skip) keeps none, so the optimizer
-// leaves it alone (no weight decay, no moment update) as one process's would. Its tail: a has-gradient flag each.
-void Run::sync_gradients() {
-  torch::NoGradGuard ng;
-  std::vector<torch::Tensor> params, flat;
-  for (auto& p : model_->parameters())
-    if (p.requires_grad()) {
-      params.push_back(p);
-      flat.push_back(p.grad().defined() ? p.grad().reshape({-1}).to(torch::kFloat32) : torch::zeros({p.numel()}, p.options().dtype(torch::kFloat32)));
-    }
-  auto has = torch::zeros({static_cast<int64_t>(params.size())}, torch::kFloat32);
-  auto ha = has.accessor<float, 1>();
-  for (size_t i = 0; i < params.size(); ++i) ha[static_cast<int64_t>(i)] = params[i].grad().defined() ? 1.f : 0.f;
-  flat.push_back(has.to(flat.empty() ? torch::Device(torch::kCPU) : flat[0].device()));
-  auto buf = torch::cat(flat);
-  pg_->all_reduce_sum(buf, "the gradients' all-reduce");
-  const auto seen_t = buf.slice(0, buf.numel() - has.numel()).cpu().contiguous();
-  const auto seen = seen_t.accessor<float, 1>();  // on how many ranks each had a gradient
-  buf.div_(static_cast<double>(dist_.world));
-  int64_t at = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    auto& p = params[i];
-    auto g = buf.slice(0, at, at + p.numel()).view_as(p).to(p.scalar_type());
-    at += p.numel();
-    if (seen[static_cast<int64_t>(i)] == 0) continue;  // no rank's: stays without a gradient
-    if (p.grad().defined()) p.mutable_grad().copy_(g);
-    else p.mutable_grad() = g.clone();
-  }
 }
 
 void Run::validate(bool final) {
