@@ -12,11 +12,13 @@ metrics.jsonl in the formats other tools read.
                Default PATH: DIR/tensorboard.
 
 DIR is a run directory (holds metrics.jsonl) or a suite directory (holds suite.json; every run with a
-metrics.jsonl is exported). Output is written to a temporary name and renamed, so an interrupted export leaves
-the previous one whole. Exit codes: 0 written, 2 bad input (one line naming the file and the fix).
+metrics.jsonl is exported); a gzip-compressed metrics.jsonl.gz (the committed studies' copies) is read the same
+way. Output is written to a temporary name and renamed, so an interrupted export leaves the previous one whole.
+Exit codes: 0 written, 2 bad input (one line naming the file and the fix).
 """
 import argparse
 import csv
+import gzip
 import io
 import json
 import math
@@ -39,9 +41,17 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def metrics_file(run_dir):
+    """metrics.jsonl, else metrics.jsonl.gz, in run_dir; None when neither."""
+    for name in ("metrics.jsonl", "metrics.jsonl.gz"):
+        if os.path.isfile(os.path.join(run_dir, name)):
+            return os.path.join(run_dir, name)
+    return None
+
+
 def find_runs(d):
     """[(run_name, group, seed, metrics_path)] for a run or suite directory."""
-    if os.path.isfile(os.path.join(d, "metrics.jsonl")):
+    if metrics_file(d):
         name = os.path.basename(os.path.abspath(d))
         seed = None
         try:
@@ -49,7 +59,7 @@ def find_runs(d):
                 seed = json.load(f).get("seed")
         except (OSError, ValueError):
             pass
-        return [(name, name, seed, os.path.join(d, "metrics.jsonl"))]
+        return [(name, name, seed, metrics_file(d))]
     suite = os.path.join(d, "suite.json")
     if not os.path.isfile(suite):
         raise BadInput(f"{d}: neither a run directory (metrics.jsonl) nor a suite directory (suite.json); "
@@ -65,8 +75,8 @@ def find_runs(d):
             rel, name, seed = e["dir"], e["name"], e["seed"]
         except (KeyError, TypeError):
             raise BadInput(f"{suite}: a run entry lacks dir/name/seed; rerun `skipbench suite run` to rewrite it")
-        m = os.path.join(d, rel, "metrics.jsonl")
-        if os.path.isfile(m):
+        m = metrics_file(os.path.join(d, rel))
+        if m:
             out.append((name, e.get("group", name), seed, m))
     if not out:
         raise BadInput(f"{d}: no run of this suite has a metrics.jsonl yet; run the suite first")
@@ -91,8 +101,11 @@ def flatten(obj, prefix=""):
 
 def records(path):
     """(kind, step, tokens, {metric: value}) per metrics line; a torn last line (a run still writing) is skipped."""
-    with open(path) as f:
-        lines = f.read().split("\n")
+    try:
+        with (gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")) as f:
+            lines = f.read().split("\n")
+    except (OSError, EOFError, UnicodeDecodeError) as e:  # gzip.BadGzipFile is an OSError
+        raise BadInput(f"{path}: unreadable ({e}); restore it from git or rerun the run to rewrite it")
     for i, line in enumerate(lines):
         if not line.strip():
             continue

@@ -8,6 +8,7 @@ metrics.jsonl values at their steps (float32), per-layer gates are tagged layer<
 Usage: test_export.py [path/to/skipbench]   (default build/skipbench; from the repository root)
 """
 import csv
+import gzip
 import json
 import os
 import shutil
@@ -84,6 +85,27 @@ try:
           and not [f for f in os.listdir(tmp) if f.startswith(".tensorboard-")],
           "tensorboard with a damaged run: exit 2, one line, nothing left behind")
     open(os.path.join(one, "metrics.jsonl"), "w").write(pristine)
+
+    # a compressed copy (metrics.jsonl.gz, as the committed studies store them) exports the same table, and a
+    # damaged one is exit 2 naming the file
+    r = run(one, "--format", "csv", "--out", os.path.join(tmp, "plain.csv"))
+    gz_dir = os.path.join(tmp, "gz-run")
+    os.makedirs(gz_dir)
+    if os.path.exists(os.path.join(one, "run.json")):
+        shutil.copy(os.path.join(one, "run.json"), gz_dir)
+    with open(os.path.join(one, "metrics.jsonl"), "rb") as src, gzip.open(os.path.join(gz_dir, "metrics.jsonl.gz"), "wb") as dst:
+        dst.write(src.read())
+    r2 = run(gz_dir, "--format", "csv", "--out", os.path.join(tmp, "gz.csv"))
+    # run and group are the directory's name, which differs; every other column must match row for row
+    plain_rows = [row[2:] for row in csv.reader(open(os.path.join(tmp, "plain.csv")))]
+    gz_rows = [row[2:] for row in csv.reader(open(os.path.join(tmp, "gz.csv")))] if r2.returncode == 0 else []
+    check(r.returncode == 0 and r2.returncode == 0 and len(plain_rows) > 10 and plain_rows == gz_rows,
+          f"metrics.jsonl.gz exports the same rows as metrics.jsonl ({len(gz_rows)} rows; {r2.stderr.strip()})")
+    raw = open(os.path.join(gz_dir, "metrics.jsonl.gz"), "rb").read()
+    open(os.path.join(gz_dir, "metrics.jsonl.gz"), "wb").write(raw[: len(raw) // 2])
+    r = run(gz_dir, "--format", "csv", "--out", os.path.join(tmp, "gz2.csv"))
+    check(r.returncode == 2 and "metrics.jsonl.gz: unreadable" in r.stderr and r.stderr.count("\n") == 1,
+          f"a truncated metrics.jsonl.gz: exit 2, one line naming it ({r.stderr.strip()})")
 
     # ---- TensorBoard
     try:

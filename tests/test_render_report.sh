@@ -238,6 +238,36 @@ PY
 then ok "running and interrupted runs: status and progress from metrics.jsonl"; else fail "running/interrupted runs"; cat "$tmp/err.txt"; fi
 kill "$lock_pid" 2>/dev/null; wait "$lock_pid" 2>/dev/null
 
+# ---- metrics.jsonl.gz (the committed studies' compressed copies): the readers give what the plain file gives, a
+#      long file's tail included (more than TAIL_BYTES), and a truncated archive is "no metrics", not a crash
+if PYTHONPATH="$root/reports" "$py" - "$tmp/gz" <<'PY'
+import gzip, json, os, sys
+from report_lib import suite as S
+d = sys.argv[1]
+os.makedirs(d)
+lines = [json.dumps({"kind": "train", "step": i, "loss": 5.0 - i * 1e-4, "gates": {"sparsity": 0.25 if i == 0 else 0.5},
+                     "pad": "x" * 120}) for i in range(4000)]
+lines += [json.dumps({"kind": "val", "step": 4000, "val_loss": 4.5})]
+text = "\n".join(lines) + "\n"
+assert len(text) > 2 * S.TAIL_BYTES
+os.makedirs(f"{d}/plain"); os.makedirs(f"{d}/gz"); os.makedirs(f"{d}/bad")
+open(f"{d}/plain/metrics.jsonl", "w").write(text)
+with gzip.open(f"{d}/gz/metrics.jsonl.gz", "wt") as f:
+    f.write(text)
+raw = open(f"{d}/gz/metrics.jsonl.gz", "rb").read()
+open(f"{d}/bad/metrics.jsonl.gz", "wb").write(raw[: len(raw) // 3])
+p, g, b = (S.metrics_file(f"{d}/{k}") for k in ("plain", "gz", "bad"))
+ok = (p.endswith("metrics.jsonl") and g.endswith("metrics.jsonl.gz") and S.metrics_file(d) is None
+      and S.metrics_tail(g) == S.metrics_tail(p) and S.metrics_tail(p)["last_train_step"] == 3999
+      and S.metrics_tail(p)["last_val_loss"] == 4.5
+      and S.metrics_curves(g) == S.metrics_curves(p) and len(S.metrics_curves(p)["train"][0]) == 4000
+      and S.initial_sparsity(g) == S.initial_sparsity(p) == 0.25
+      and S.metrics_tail(b) is None and S.metrics_curves(b) is None)
+sys.exit(0 if ok else 1)
+PY
+then ok "metrics.jsonl.gz: tail, curves and step-0 sparsity equal the plain file's; a truncated one reads as absent"
+else fail "metrics.jsonl.gz readers"; fi
+
 # ---- bad input: one line on stderr naming the file, exit code 2
 expect_bad() {  # name, expected substring, args...
   local name="$1" want="$2"; shift 2

@@ -1,12 +1,16 @@
 """Read a suite directory: suite.json, each run's run.json / failed.json / metrics.jsonl / eval_*.json; build the
 per-run summaries, the per-configuration aggregates over seeds, and the provenance section of report.json.
 
+metrics.jsonl may be stored gzip-compressed as metrics.jsonl.gz (the committed studies' copies: run_study.sh
+compresses them so no tracked file passes 2 MiB); every reader here takes either (metrics_file, open_metrics).
+
 Vocabulary: a *configuration* is every run of the suite that shares a run name (the same settings with different
 seeds; run directories are runs/<name>/seed<k>); its aggregate is what report.json calls a group entry and carries
 the suite's group label too. Roles: "dense" (variant dense, or skip_middle with zero_init_masks true, whose gates
 stay 1), "gated" (skip_middle with learned gates), "other" (forced_skip, a benchmark fixture), "peer" (any other
 variant: the peer methods, layerdrop, mod, ..., compared with the dense frontier in report.json's "peers").
 """
+import gzip
 import json
 import os
 
@@ -28,6 +32,20 @@ EXIT_HINTS = {  # for a failed.json without a reason
 
 
 # ---------------------------------------------------------------- reading
+
+
+def metrics_file(run_dir):
+    """The run's metrics file: metrics.jsonl, else metrics.jsonl.gz (a compressed committed copy), else None."""
+    for name in ("metrics.jsonl", "metrics.jsonl.gz"):
+        p = os.path.join(run_dir, name)
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def open_metrics(path):
+    """A binary file object over a metrics file's JSON lines, decompressing a .gz one."""
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
 def load_suite(suite_dir):
@@ -112,11 +130,16 @@ def metrics_tail(path):
     """Progress from the end of metrics.jsonl: last train step/loss, last val step/loss, lines read. A partial
     last line (a run still writing) is ignored."""
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            f.seek(max(0, size - TAIL_BYTES))
-            data = f.read().decode("utf-8", "replace")
-    except OSError:
+        if path.endswith(".gz"):  # a finished, compressed copy: no seeking; decompress and keep the end
+            with open_metrics(path) as f:
+                raw = f.read()
+            size, data = len(raw), raw[-TAIL_BYTES:].decode("utf-8", "replace")
+        else:
+            size = os.path.getsize(path)
+            with open(path, "rb") as f:
+                f.seek(max(0, size - TAIL_BYTES))
+                data = f.read().decode("utf-8", "replace")
+    except (OSError, EOFError, gzip.BadGzipFile):
         return None
     lines = data.split("\n")
     if size > TAIL_BYTES:
@@ -138,9 +161,9 @@ def initial_sparsity(path):
     """Gate sparsity of the initial model: the step-0 training record's gates.sparsity (the first forward, before
     any update), from the head of metrics.jsonl; None when absent."""
     try:
-        with open(path, "rb") as f:
+        with open_metrics(path) as f:
             data = f.read(HEAD_BYTES).decode("utf-8", "replace")
-    except OSError:
+    except (OSError, EOFError, gzip.BadGzipFile):
         return None
     for rec in records(data.split("\n")[:-1] if len(data) == HEAD_BYTES else data.split("\n")):
         if rec.get("kind") == "train" and rec.get("step") == 0:
@@ -152,15 +175,15 @@ def metrics_curves(path):
     """Full loss curves from metrics.jsonl (train steps are 0-based there; returned 1-based as in run.json)."""
     tr_s, tr_l, va_s, va_l = [], [], [], []
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for rec in records(f):
+        with open_metrics(path) as f:
+            for rec in records(line.decode("utf-8", "replace") for line in f):
                 if rec.get("kind") == "train" and is_num(rec.get("step")) and is_num(rec.get("loss")):
                     tr_s.append(rec["step"] + 1)
                     tr_l.append(rec["loss"])
                 elif rec.get("kind") == "val" and is_num(rec.get("step")) and is_num(rec.get("val_loss")):
                     va_s.append(rec["step"])
                     va_l.append(rec["val_loss"])
-    except OSError:
+    except (OSError, EOFError, gzip.BadGzipFile):
         return None
     return {"train": (tr_s, tr_l), "val": (va_s, va_l)}
 
@@ -195,14 +218,14 @@ def load_run(suite_dir, entry, problems):
         # as `skipbench suite status`: running while a trainer holds train.lock, else pending (possibly
         # interrupted, to resume from its checkpoint)
         run["status"] = "running" if _lock_held(os.path.join(rdir, "train.lock")) else "pending"
-    mp = os.path.join(rdir, "metrics.jsonl")
-    if report is None and failed is None and (os.path.isfile(mp) or os.path.isdir(os.path.join(rdir, "checkpoint"))):
-        run["progress"] = (metrics_tail(mp) if os.path.isfile(mp) else None) or {}
+    mp = metrics_file(rdir)
+    if report is None and failed is None and (mp or os.path.isdir(os.path.join(rdir, "checkpoint"))):
+        run["progress"] = (metrics_tail(mp) if mp else None) or {}
         ck = _read_optional(os.path.join(rdir, "checkpoint", "state.json"), [])
         run["progress"]["checkpoint_step"] = ck.get("step") if ck else None
         if run["status"] == "pending":
             run["reason"] = "interrupted: resumes from its last checkpoint" if ck else "interrupted (no checkpoint)"
-    if os.path.isfile(mp):
+    if mp:
         run["initial_sparsity"] = initial_sparsity(mp)
     for mode, fname in (("soft", "eval_soft.json"), ("hard_skip", "eval_hard_skip.json")):
         ev = _read_optional(os.path.join(rdir, fname), local)
@@ -218,7 +241,8 @@ def run_curves(run):
     ts, tl = dig(rep, "train_curve", "step"), dig(rep, "train_curve", "loss")
     vs, vl = dig(rep, "val_curve", "step"), dig(rep, "val_curve", "loss")
     if not (isinstance(ts, list) and isinstance(tl, list) and ts):
-        mc = metrics_curves(os.path.join(run["dir"], "metrics.jsonl"))
+        mp = metrics_file(run["dir"])
+        mc = metrics_curves(mp) if mp else None
         if mc is None:
             return None
         (ts, tl), (vs, vl) = mc["train"], mc["val"]

@@ -29,6 +29,7 @@ if [[ "${SKIP_GATES:-0}" != 1 ]]; then
     || "$bin" train --config configs/smollm2-gates.json --out runs/smollm2-gates
   [[ -f runs/smollm2-gates/eval_soft.json ]] || "$bin" eval --run runs/smollm2-gates --max-batches 4
   [[ -f runs/smollm2-gates/eval_hard_skip.json ]] || "$bin" eval --run runs/smollm2-gates --max-batches 4 --hard-skip --repeat 3
-  for f in run.json metrics.jsonl eval_soft.json eval_hard_skip.json; do cp "runs/smollm2-gates/$f" "$out/gates/$f"; done
+  for f in run.json eval_soft.json eval_hard_skip.json; do cp "runs/smollm2-gates/$f" "$out/gates/$f"; done
+  gzip -n -9 -c runs/smollm2-gates/metrics.jsonl >"$out/gates/metrics.jsonl.gz" && rm -f "$out/gates/metrics.jsonl"
 fi
 echo "run_smollm2: outputs in $out"

@@ -2,8 +2,8 @@
 # reports/studies/run_study.sh: run (or resume) one committed CPU study and refresh its outputs under
 # reports/studies/NAME/. The suite trains in runs/studies/NAME (resumable: kill it any time, the same command goes on
 # where it stopped); then every completed run's evidence is copied into reports/studies/NAME/runs/ (run.json,
-# metrics.jsonl, config.json, eval_*.json, train.log: everything `skipbench report` reads, not the weights) and the
-# report is rendered there, so the committed numbers are re-derived from the committed run.json files by
+# metrics.jsonl as metrics.jsonl.gz, config.json, eval_*.json, train.log: everything `skipbench report` reads, not
+# the weights) and the report is rendered there, so the committed numbers are re-derived from the committed run.json files by
 #   build/skipbench report reports/studies/NAME
 # With --eval-repeats N (cpu-fig2 uses 5): each finished run also gets `skipbench eval --hard-skip --repeat N` on
 # --eval-batches B validation batches (default 8: 32K tokens a pass at the studies' shapes, ~1 s; 64 batches took
@@ -58,8 +58,14 @@ cp "$work/suite.json" "$out/suite.json"
 for d in "$work"/runs/*/seed*; do
   rel="${d#"$work"/}"
   mkdir -p "$out/$rel"
-  for f in run.json metrics.jsonl config.json eval_soft.json eval_hard_skip.json train.log failed.json; do
+  for f in run.json config.json eval_soft.json eval_hard_skip.json train.log failed.json; do
     [[ -f "$d/$f" ]] && cp "$d/$f" "$out/$rel/$f"
   done
+  # metrics.jsonl compressed (-n: no name or time in the header, so the same file gives the same bytes): a long
+  # run's is several MB of JSON lines (overfit-long: 4.4 MB, 0.9 MB compressed); the readers take either form
+  if [[ -f "$d/metrics.jsonl" ]]; then
+    gzip -n -9 -c "$d/metrics.jsonl" >"$out/$rel/metrics.jsonl.gz.tmp" && mv "$out/$rel/metrics.jsonl.gz.tmp" "$out/$rel/metrics.jsonl.gz"
+    rm -f "$out/$rel/metrics.jsonl"
+  fi
 done
 "$bin" report "$out"
