@@ -20,6 +20,7 @@
 #include "harness/common/json_io.h"
 #include "harness/metrics/run_report.h"
 #include "harness/config/config.h"
+#include "harness/config/options.h"
 #include "cli/data_commands.h"
 #include "cli/model_commands.h"
 #include "harness/common/fs.h"
@@ -133,7 +134,11 @@ int cmd_flops(const std::string& config, const std::vector<std::string>& sets, c
               const std::vector<double>& sparsity) {
   Config cfg = load_config(config, sets);
   const auto& spec = VariantRegistry::instance().get(cfg.variant.name);
-  auto e = estimate_flops(cfg.model, spec.gated, sparsity, parse_flops_mode(mode));
+  // as run.json's estimate: the policy's own modules (MoD's routers, residual_gates' gate linears) included
+  const double policy = spec.policy_flops
+      ? spec.policy_flops(cfg.model, resolve_options(spec.name, spec.options, cfg.variant.options, "variant.options"))
+      : 0.0;
+  auto e = with_policy_flops(estimate_flops(cfg.model, spec.gated, sparsity, parse_flops_mode(mode)), policy);
   auto o = e.to_json();
   o["variant"] = spec.name;
   o["n_layers"] = cfg.model.n_layers;

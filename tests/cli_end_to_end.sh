@@ -14,6 +14,20 @@ if [[ ! -d "$src" ]]; then echo "fortunes not found at $src: run bash ci/setup.s
   | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["forward_per_sequence"] == 626071654400, d'
 "$bin" flops --config configs/paper-12l.json --mode standard --sparsity 0.5 \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); assert abs(d["mean_sparsity"]-0.5) < 1e-12 and d["training_per_token"] < 1e9, d'
+# `flops` counts a policy's own modules as run.json does: MoD at dim 768, 12 layers routes blocks 1, 3, .., 11 (6),
+# each with a 768 -> 1 router and a 768 -> 96 -> 1 predictor: 2 x (768 + 768 x 96 + 96) FLOPs a token each, forward;
+# a dense model has none, and at sparsity 0 the rest of the estimate is the same
+"$bin" flops --config configs/paper-12l.json --set variant.name=dense --mode standard >"$tmp/flops_dense.json"
+"$bin" flops --config configs/paper-12l.json --set variant.name=mod --mode standard >"$tmp/flops_mod.json"
+python3 - "$tmp/flops_dense.json" "$tmp/flops_mod.json" <<'PY'
+import json, sys
+d, m = (json.load(open(p)) for p in sys.argv[1:3])
+policy = 6 * 2 * (768 + 768 * 96 + 96)
+assert "policy" not in d["components_per_sequence"], d
+assert m["components_per_sequence"]["policy"] == policy * 1024, m
+assert m["forward_per_token"] - d["forward_per_token"] == policy, (m, d)
+assert m["training_per_token"] - d["training_per_token"] == 3 * policy, (m, d)
+PY
 small=(--set model.dim=32 --set model.n_layers=4 --set model.max_seq_len=32 --set train.batch_size=4
        --set train.micro_batch_size=2 --set train.steps=4 --set train.val_every=2 --set train.val_max_batches=4
        --set "data.train=$tmp/data/train_*.bin" --set "data.val=$tmp/data/val_*.bin")

@@ -58,12 +58,14 @@ Batch TokenLoader::next() {
   auto buf = torch::empty({static_cast<int64_t>(need)}, torch::TensorOptions(torch::kInt64).pinned_memory(pin_));
   auto* dst = buf.data_ptr<int64_t>();
   for (size_t i = 0; i < need; ++i) dst[i] = src[i];
-  skip();
+  advance(p);
   return {buf.slice(0, 0, B_ * T_).view({B_, T_}), buf.slice(0, 1, B_ * T_ + 1).view({B_, T_}), buf};
 }
 
-void TokenLoader::skip() {
-  epoch_ = mine().epoch;
+void TokenLoader::skip() { advance(mine()); }
+
+void TokenLoader::advance(const LoaderPosition& read) {
+  epoch_ = read.epoch;
   // the next round starts world windows on; it settles when read (so one process's position is its next
   // window's offset, past its shard's end until then, as a checkpoint recorded it)
   settle(pos_);

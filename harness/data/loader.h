@@ -76,6 +76,7 @@ class TokenLoader {
   bool fits(const LoaderPosition& p) const;  // the window at p lies inside its shard
   void settle(LoaderPosition& p) const;      // p on a whole window: the next shard (or epoch) when it is not
   LoaderPosition mine() const;               // this rank's next window: the round's r-th, settled
+  void advance(const LoaderPosition& read);  // past this round, whose own window (mine()) is `read`
 };
 
 }  // namespace skipbench::data

@@ -108,6 +108,15 @@ std::pair<double, double> branch_skip_shares(const ModelConfig& c) {
   return {(q_o + scores) / block, ffn / block};
 }
 
+FlopsEstimate with_policy_flops(FlopsEstimate e, double policy) {
+  if (policy <= 0) return e;
+  e.components.emplace_back("policy", policy * e.seq_len);
+  e.forward_per_sequence += policy * e.seq_len;
+  e.forward_per_token += policy;
+  e.training_per_token += e.mode == FlopsMode::standard ? 3 * policy : policy;
+  return e;
+}
+
 double exit_heads_flops_per_token(const ModelConfig& c, int64_t n, FlopsMode mode) {
   const double head = 2.0 * static_cast<double>(c.dim) * static_cast<double>(c.vocab_size);
   if (mode == FlopsMode::standard) return 3.0 * head * static_cast<double>(n);

@@ -38,6 +38,12 @@ struct FlopsEstimate {
 FlopsEstimate estimate_flops(const ModelConfig& cfg, bool gated, const std::vector<double>& layer_sparsity,
                              FlopsMode mode);
 
+// A variant's policy modules (VariantSpec::policy_flops: MoD's routers and predictors, residual_gates' gate
+// linears), which the estimator does not see, added to an estimate as the component "policy": policy_per_token
+// standard-mode forward FLOPs a token, counted once in the forward and, for training, x3 in standard mode
+// (forward + backward) and x1 in reference mode (the released code's forward-only convention). <= 0: unchanged.
+FlopsEstimate with_policy_flops(FlopsEstimate e, double policy_per_token);
+
 // Training FLOPs per token of n early-exit heads (the layerdrop variant: each exit applies the shared output norm
 // and head to the residual): standard 3 x 2 d V matmul FLOPs; reference the forward head and RMSNorm, as the
 // released code's convention counts training (forward only).

@@ -19,7 +19,9 @@ struct Hook : torch::autograd::PostAccumulateGradHook {
 };
 }  // namespace
 
-GradBuckets::GradBuckets(const std::vector<torch::Tensor>& params, int64_t bucket_bytes, ProcessGroup& pg) : pg_(pg) {
+GradBuckets::GradBuckets(const std::vector<torch::Tensor>& params, int64_t bucket_bytes, ProcessGroup& pg,
+                         bool overlap)
+    : pg_(pg), hooks_(overlap) {
   if (bucket_bytes <= 0) throw Error("gradient buckets: the bucket size must be > 0 bytes");
   std::unordered_set<const void*> seen;
   for (auto it = params.rbegin(); it != params.rend(); ++it)  // reverse: the backward finishes the last ones first
@@ -43,12 +45,14 @@ GradBuckets::GradBuckets(const std::vector<torch::Tensor>& params, int64_t bucke
     buckets_[b].buffer = torch::empty({numels_[b] + static_cast<int64_t>(buckets_[b].params.size())},
                                       torch::TensorOptions().dtype(torch::kFloat32));
   arrived_.assign(params_.size(), false);
-  for (size_t i = 0; i < params_.size(); ++i)
-    torch::autograd::impl::set_post_acc_grad_hooks(params_[i], std::make_unique<Hook>(this, i));
+  if (hooks_)
+    for (size_t i = 0; i < params_.size(); ++i)
+      torch::autograd::impl::set_post_acc_grad_hooks(params_[i], std::make_unique<Hook>(this, i));
 }
 
 GradBuckets::~GradBuckets() {
-  for (auto& p : params_) torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
+  if (hooks_)
+    for (auto& p : params_) torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
   // PendingCollective's destructor waits: no bucket buffer is freed while Gloo still writes it
 }
 

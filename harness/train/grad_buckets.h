@@ -11,7 +11,8 @@
 // carries a has-gradient flag per parameter at its tail. With 2 ranks the result equals one flat
 // all-reduce bitwise (each element is one fp32 sum of two values, and a + b == b + a); with more ranks, up to the
 // order of Gloo's summation. The flat all-reduce (train.grad_bucket_mb 0) is the same code with one bucket as
-// large as every gradient, armed only after the backward: arm(); finish() reads each .grad as it stands.
+// large as every gradient, armed only after the backward: arm(); finish() reads each .grad as it stands (built
+// with overlap false: no hooks are installed, so the backward runs none).
 #pragma once
 #include <torch/types.h>
 
@@ -24,8 +25,10 @@ namespace skipbench {
 
 class GradBuckets {
  public:
-  // params: the trainable parameters (a tensor listed twice is bucketed once). bucket_bytes > 0 (int64 max: one bucket).
-  GradBuckets(const std::vector<torch::Tensor>& params, int64_t bucket_bytes, ProcessGroup& pg);
+  // params: the trainable parameters (a tensor listed twice is bucketed once). bucket_bytes > 0 (int64 max: one
+  // bucket). overlap: install the post-accumulate-grad hooks that start buckets during an armed backward; without
+  // them every bucket starts in finish() (the flat all-reduce: arm() and finish() after the backward).
+  GradBuckets(const std::vector<torch::Tensor>& params, int64_t bucket_bytes, ProcessGroup& pg, bool overlap = true);
   ~GradBuckets();  // removes the hooks; waits for anything still in flight
   GradBuckets(const GradBuckets&) = delete;
   GradBuckets& operator=(const GradBuckets&) = delete;
@@ -55,6 +58,7 @@ class GradBuckets {
   std::vector<Bucket> buckets_;
   std::vector<int64_t> numels_;
   ProcessGroup& pg_;
+  bool hooks_ = false;
   bool armed_ = false;
   size_t next_ = 0;  // the next bucket to start
   int64_t started_in_backward_ = 0;

@@ -46,14 +46,7 @@ json::object Run::report() {
   }
   // the policy's own modules the estimator does not see (MoD's routers and predictors), as a component of its own
   const double policy = vspec_.policy_flops ? vspec_.policy_flops(mc_, vopts_) : 0.0;
-  auto with_policy = [&](FlopsEstimate e) {
-    if (policy <= 0) return e;
-    e.components.emplace_back("policy", policy * e.seq_len);
-    e.forward_per_sequence += policy * e.seq_len;
-    e.forward_per_token += policy;
-    e.training_per_token += e.mode == FlopsMode::standard ? 3 * policy : policy;
-    return e;
-  };
+  auto with_policy = [&](FlopsEstimate e) { return with_policy_flops(std::move(e), policy); };
   json::array steps_axis;
   for (size_t i = 0; i < train_loss_.size(); ++i) steps_axis.push_back(static_cast<int64_t>(i + 1));
   const auto zf_val = last_val_.stats.zero_fraction();

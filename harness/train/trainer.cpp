@@ -131,12 +131,13 @@ Run::Run(const Config& cfg, const std::string& out_dir, const TrainOptions& opts
   }
   if (pg_) {  // after the freeze: only what trains is reduced
     // train.grad_bucket_mb > 0: buckets of that size started during the backward; 0: one bucket holding every
-    // gradient, all-reduced once after the backward (the same code, never armed while the backward runs)
+    // gradient, all-reduced once after the backward (the same code, with no hooks: never armed while the backward
+    // runs)
     std::vector<torch::Tensor> ps;
     for (auto& p : model_->parameters()) ps.push_back(p);
     const int64_t bytes = tc_.grad_bucket_mb > 0 ? static_cast<int64_t>(tc_.grad_bucket_mb * 1024 * 1024)
                                                  : std::numeric_limits<int64_t>::max();
-    buckets_ = std::make_unique<GradBuckets>(ps, bytes, *pg_);
+    buckets_ = std::make_unique<GradBuckets>(ps, bytes, *pg_, /*overlap=*/tc_.grad_bucket_mb > 0);
   }
   model_->train();
   controller_ = cspec_.build(mc_.n_layers, copts_);
