@@ -49,7 +49,8 @@ for t in $targets; do
   mkdir -p "$out/corpus/$t"
   limit=(-max_total_time="$seconds")
   [[ $mode == runs ]] && limit=(-runs="$runs")
-  log="$out/fuzz_$t.log"
+  # a smoke run (ctest fuzz.smoke, e.g. inside ci/sanitize.sh) keeps its own log beside a long run's
+  log="$out/fuzz_$t.log"; [[ $mode == smoke ]] && log="$out/fuzz_$t.smoke.log"
   if ASAN_OPTIONS=detect_leaks=1 "$bin" "${limit[@]}" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$out/artifacts/$t-" "$out/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
     echo "fuzz: $t: $(grep -aE '^#[0-9]+.*DONE' "$log" | tail -1 | sed 's/  */ /g') (0 crashes)"

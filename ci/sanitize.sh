@@ -6,8 +6,9 @@
 # container-overflow checks are off (annotations in instrumented code against an uninstrumented libstdc++ user
 # give false reports) and leak checking is off (libtorch's and CUDA's process-lifetime singletons).
 # About 30 minutes of build and 30 of tests on 2 cores. Usage: bash ci/sanitize.sh [ctest -R regex]
-# Results go to benchmarks/RESULTS.md by hand (date, commit, pass/fail counts). Status: run to the end 2026-12-03
-# at commit 8bee552 (2-core Intel Xeon): all 172 passed (5 GPU-only skipped), tests 1,276 s after the build.
+# Results go to benchmarks/RESULTS.md by hand (date, commit, pass/fail counts). Status: run to the end 2026-12-04
+# at commit 64ce8c4 (2-core AMD EPYC): 0 sanitizer reports in 174 tests (5 GPU-only skipped; report.studies failed
+# on a machine-dependent SVG name, fixed in the test since), tests 1,417 s after a 1,161 s build.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
