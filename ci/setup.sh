@@ -57,9 +57,10 @@ if ! .venv/bin/python -c 'import matplotlib' 2>/dev/null; then
 else
   echo "setup: .venv has matplotlib"
 fi
-# pin MODULE PACKAGE VERSION: install PACKAGE==VERSION into .venv unless MODULE already has that version
+# pin MODULE PACKAGE VERSION: install PACKAGE==VERSION into .venv unless MODULE imports and the installed
+# distribution PACKAGE has that version (its metadata: gguf, for one, has no __version__)
 pin() {
-  if [[ "$(.venv/bin/python -c "import $1;print($1.__version__)" 2>/dev/null || true)" != "$3" ]]; then
+  if [[ "$(.venv/bin/python -c "import importlib.metadata as m, $1; print(m.version('$2'))" 2>/dev/null || true)" != "$3" ]]; then
     echo "setup: installing $2==$3 into .venv"
     .venv/bin/pip install -q --disable-pip-version-check "$2==$3"
   else
