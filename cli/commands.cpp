@@ -664,6 +664,7 @@ int run_cli(int argc, char** argv) {
   profile_cmd->add_flag("--sync", po.sync, "host timers synchronise the GPU at every range edge");
   profile_cmd->add_flag("--no-cupti", no_cupti, "do not start the CUPTI tracer (e.g. under ncu or nsys)");
   profile_cmd->add_flag("--ops", po.ops, "also time every operator (self time per ATen op / autograd node)");
+  profile_cmd->add_flag("--ops-shapes", po.ops_shapes, "--ops with one row per operator and input shapes");
 
   data::SynthOptions so;
   std::string synth_out = "data/synthetic";

@@ -4,6 +4,7 @@
 #include <ATen/record_function.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <map>
@@ -25,21 +26,40 @@ std::map<std::string, Total> g_totals;  // merged from every thread as operators
 struct Frame {
   Clock::time_point start;
   double children = 0;
+  std::string key;  // with shapes: taken on entry (the inputs are only valid then)
 };
 thread_local std::vector<Frame> t_stack;
+std::atomic<bool> g_shapes{false};
 
-std::unique_ptr<at::ObserverContext> on_enter(const at::RecordFunction&) {
-  t_stack.push_back({Clock::now(), 0});
+// "name [d0,d1] [d0]": the tensor inputs' sizes (scalars and lists shown as _)
+std::string key_of(const at::RecordFunction& fn) {
+  std::string k = fn.name();
+  for (const auto& v : fn.inputs()) {
+    k += ' ';
+    if (!v.isTensor() || !v.toTensor().defined()) {
+      k += '_';
+      continue;
+    }
+    k += '[';
+    const auto s = v.toTensor().sizes();
+    for (size_t i = 0; i < s.size(); ++i) k += (i ? "," : "") + std::to_string(s[i]);
+    k += ']';
+  }
+  return k;
+}
+
+std::unique_ptr<at::ObserverContext> on_enter(const at::RecordFunction& fn) {
+  t_stack.push_back({Clock::now(), 0, g_shapes ? key_of(fn) : std::string()});
   return nullptr;
 }
 void on_exit(const at::RecordFunction& fn, at::ObserverContext*) {
   if (t_stack.empty()) return;  // entered before the observer was added
-  const Frame f = t_stack.back();
+  const Frame f = std::move(t_stack.back());
   t_stack.pop_back();
   const double inclusive = std::chrono::duration<double>(Clock::now() - f.start).count();
   if (!t_stack.empty()) t_stack.back().children += inclusive;
   std::lock_guard<std::mutex> lock(g_mu);
-  auto& t = g_totals[fn.name()];
+  auto& t = g_totals[f.key.empty() ? std::string(fn.name()) : f.key];
   t.seconds += inclusive - f.children;
   ++t.calls;
 }
@@ -48,13 +68,15 @@ void on_exit(const at::RecordFunction& fn, at::ObserverContext*) {
 OpTimer::OpTimer() = default;
 OpTimer::~OpTimer() { stop(); }
 
-void OpTimer::start() {
+void OpTimer::start(bool with_shapes) {
   stop();
+  g_shapes = with_shapes;
   {
     std::lock_guard<std::mutex> lock(g_mu);
     g_totals.clear();
   }
   handle_ = at::addGlobalCallback(at::RecordFunctionCallback(on_enter, on_exit)
+                                      .needsInputs(with_shapes)
                                       .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
   active_ = true;
 }

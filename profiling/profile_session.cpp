@@ -81,11 +81,12 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
   std::vector<double> wall;
   SkipWork work;  // real skipping (--eval --hard-skip): summed over the profiled steps
   prof::OpTimer ops;
-  if (o.ops && o.warmup == 0) ops.start();
+  const bool want_ops = o.ops || o.ops_shapes;  // --ops-shapes implies --ops
+  if (want_ops && o.warmup == 0) ops.start(o.ops_shapes);
   auto on_step = [&](int64_t step, double seconds) {
     if (step + 1 == o.warmup) {  // warm-up done: start counting from here
       prof::reset_timers();
-      if (o.ops) ops.start();
+      if (want_ops) ops.start(o.ops_shapes);
       if (cupti_on) {
         torch::cuda::synchronize();
         tracer.stop();
@@ -165,7 +166,7 @@ json::object run_profile(const Config& cfg_in, const ProfileOptions& o, const st
   for (double x : wall) w.push_back(x);
   report["wall_s_per_step"] = w;
   report["median_step_s"] = median_of(wall);
-  if (o.ops) report["ops"] = ops.to_json(o.steps);
+  if (want_ops) report["ops"] = ops.to_json(o.steps, o.ops_shapes ? 80 : 40);
   if (work.possible > 0) {  // real skipping: the block FLOPs executed (packed shapes) per profiled step
     const double n = static_cast<double>(std::max<int64_t>(1, o.steps));
     report["executed_flops_per_step"] = json::object{

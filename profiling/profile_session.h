@@ -18,6 +18,7 @@ struct ProfileOptions {
   bool sync = false;       // host timers synchronise the device at every range edge (accurate, slower)
   bool cupti = true;       // use the CUPTI tracer when compiled in and a GPU is present
   bool ops = false;        // time every operator as well (op_timer.h): report["ops"]
+  bool ops_shapes = false; // with ops: one row per (operator, input shapes)
   std::string run_dir;     // eval: load this trained run's weights (default: the config's fresh model)
 };
 

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "harness/model/fused_cpu.h"
+#include "harness/model/rope.h"
 #include "harness/registry/variant_registry.h"
 #include "tests/test_util.h"
 
@@ -69,6 +70,47 @@ TEST(FusedCpu, EachKernelEqualsTheCompositePathInValueAndGradients) {
   auto h = torch::randn({B, T, 4 * D}), b = torch::randn({B, T, 4 * D}), up4 = torch::randn({B, T, 4 * D});
   auto swiglu = [](std::vector<torch::Tensor>& v) { return fused::swiglu(v[0], v[1]); };
   expect_same(run(true, swiglu, {h, b}, up4), run(false, swiglu, {h, b}, up4), 2e-6, "swiglu");
+}
+
+TEST(FusedCpu, RopeHeadsMatchesHandComputedValuesHeadMajor) {
+  // head_dim 4, theta 10000: frequencies 1 and 0.01; two heads at position 1, scale 2 folded in
+  auto tables = rope_tables(2, 4, 10000.0, torch::kCPU);
+  auto x = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f, 0.0f, 1.0f, 1.0f, 0.0f}).view({1, 1, 2, 4}).expand({1, 2, 2, 4});
+  auto c = tables.cos.slice(0, 0, 2) * 2.0, s = tables.sin.slice(0, 0, 2) * 2.0;
+  ASSERT_TRUE(fused::rope_applies(x, c, s)) << "a broadcast view with unit stride on D is taken";
+  auto y = fused::rope_heads(x, c, s);  // [B, H, T, D]
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{1, 2, 2, 4}));
+  EXPECT_TRUE(y.is_contiguous());
+  // head 0, position 1: (1, 0) by 1 rad -> 2 (cos 1, sin 1); (0, 1) by 0.01 rad -> 2 (-sin .01, cos .01)
+  const std::vector<double> h0{2 * 0.5403023059, 2 * 0.8414709848, 2 * -0.0099998333, 2 * 0.9999500004};
+  // head 1, position 1: (0, 1) by 1 rad -> 2 (-sin 1, cos 1); (1, 0) by 0.01 rad -> 2 (cos .01, sin .01)
+  const std::vector<double> h1{2 * -0.8414709848, 2 * 0.5403023059, 2 * 0.9999500004, 2 * 0.0099998333};
+  for (int j = 0; j < 4; ++j) {
+    EXPECT_NEAR(y[0][0][1][j].item<double>(), h0[j], 2e-6);
+    EXPECT_NEAR(y[0][1][1][j].item<double>(), h1[j], 2e-6);
+    EXPECT_NEAR(y[0][0][0][j].item<double>(), 2 * x[0][0][0][j].item<double>(), 1e-6);  // position 0: scale only
+  }
+}
+
+TEST(FusedCpu, RopeHeadsEqualsTheCompositeRotationOnAStridedViewInValueAndGradient) {
+  torch::manual_seed(4);
+  const int64_t B = 2, T = 7, H = 3, D = 8, W = 2 * H * D + 5;
+  auto tables = rope_tables(T + 3, D, 10000.0, torch::kCPU);  // longer than T: sliced
+  auto base = torch::randn({B, T, W}), up = torch::randn({B, H, T, D});
+  // x is a strided slice of a wider product, as q and k are slices of the one QKV product
+  auto view = [&](const torch::Tensor& b) { return b.narrow(-1, 5, H * D).reshape({B, T, H, D}); };
+  auto c = tables.cos.slice(0, 0, T).contiguous(), s = tables.sin.slice(0, 0, T).contiguous();
+  ASSERT_TRUE(fused::rope_applies(view(base), c, s));
+  auto f = [&](std::vector<torch::Tensor>& v) { return apply_rope_heads(view(v[0]), tables, 0.35); };
+  auto on = run(true, f, {base}, up), off = run(false, f, {base}, up);
+  expect_same(on, off, 2e-6, "rope_heads");
+  EXPECT_TRUE(on[0].is_contiguous()) << "the attention products read it without a copy";
+  EXPECT_FALSE(off[0].is_contiguous()) << "the composite path's transposed view (what the fused one replaces)";
+  EXPECT_EQ(on[1].narrow(-1, 0, 5).abs().max().item<float>(), 0.0f) << "no gradient outside the slice";
+  // per-sequence tables ([B, T, D/2], gathered positions) are not taken: the composite path, exactly
+  RopeTables per_seq{tables.cos.slice(0, 0, T).expand({B, T, D / 2}), tables.sin.slice(0, 0, T).expand({B, T, D / 2})};
+  EXPECT_FALSE(fused::rope_applies(view(base), per_seq.cos, per_seq.sin));
+  EXPECT_TRUE(torch::equal(apply_rope_heads(view(base), per_seq), apply_rope(view(base), per_seq).transpose(1, 2)));
 }
 
 TEST(FusedCpu, AZeroGatePassesTheResidualThroughExactly) {

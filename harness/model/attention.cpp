@@ -63,7 +63,7 @@ torch::Tensor attention_mask(int64_t T, const torch::Tensor& gate, AttentionGate
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                                      AttentionGate mode) {
-  if (kernel == AttentionKernel::math) return forward_masked(x, rope, attention_mask(x.size(1), gate, mode, x.device()));
+  if (kernel == AttentionKernel::math) return forward_math(x, rope, gate, mode);
   auto [q, k, v] = project_qkv(x, rope);
   torch::Tensor out;  // [B, H, T, hd]
   if (!gate.defined() || mode != AttentionGate::key)  // none, or reference (constant per query row: softmax cancels it)
@@ -85,8 +85,8 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::project_q
   } else {
     xq = wq(x), xk = wk(x), xv = wv(x);
   }
-  auto q = apply_rope(xq.reshape({B, T, n_heads, head_dim}), rope, q_scale).transpose(1, 2);  // [B, H, T, hd]
-  auto k = apply_rope(xk.reshape({B, T, n_kv_heads, head_dim}), rope).transpose(1, 2);        // [B, Hkv, T, hd]
+  auto q = apply_rope_heads(xq.reshape({B, T, n_heads, head_dim}), rope, q_scale);  // [B, H, T, hd]
+  auto k = apply_rope_heads(xk.reshape({B, T, n_kv_heads, head_dim}), rope);        // [B, Hkv, T, hd]
   auto v = xv.reshape({B, T, n_kv_heads, head_dim}).transpose(1, 2);
   if (n_kv_heads != n_heads) {  // grouped-query attention: each kv head serves n_heads / n_kv_heads query heads
     const auto rep = n_heads / n_kv_heads;
@@ -157,14 +157,33 @@ torch::Tensor AttentionImpl::sdpa_masked(const torch::Tensor& q, const torch::Te
   return at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false, scale);
 }
 
+torch::Tensor AttentionImpl::forward_math(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
+                                       AttentionGate mode) {
+  const auto T = x.size(1);
+  auto [q, k, v] = project_qkv(x, rope, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // q / sqrt(hd)
+  auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32);
+  if (gate.defined() && mode == AttentionGate::key)  // in place: the product's backward needs q and k, not the scores
+    return attend(x, scores.add_(attention_mask(T, gate, mode, x.device())), v);
+  // none, or reference: its query-indexed term ln g_i is constant along each softmax row and cancels, so it is
+  // left out (the same function; its gradient is exactly 0 instead of rounding noise), and the causal mask is
+  // a constant without a gradient, made once per length (no per-layer mask, no reductions in the backward)
+  if (!causal_.defined() || causal_.size(-1) != T || causal_.device() != x.device())
+    causal_ = attention_mask(T, torch::Tensor(), AttentionGate::none, x.device());
+  return attend(x, scores.add_(causal_), v);
+}
+
+torch::Tensor AttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& masked_scores, const torch::Tensor& v) {
+  auto probs = torch::softmax(masked_scores, -1);
+  if (keep_probs) last_probs = probs.detach();
+  auto out = torch::matmul(probs.to(v.scalar_type()), v);  // [B, H, T, hd]
+  return wo(out.transpose(1, 2).reshape({x.size(0), x.size(1), n_heads * head_dim}));
+}
+
 torch::Tensor AttentionImpl::forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask) {
   auto [q, k, v] = project_qkv(x, rope, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // q / sqrt(hd)
   auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32);
   scores.add_(mask);  // in place: the product's backward needs q and k, not the scores
-  auto probs = torch::softmax(scores, -1);
-  if (keep_probs) last_probs = probs.detach();
-  auto out = torch::matmul(probs.to(v.scalar_type()), v);  // [B, H, T, hd]
-  return wo(out.transpose(1, 2).reshape({x.size(0), x.size(1), n_heads * head_dim}));
+  return attend(x, scores, v);
 }
 
 torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& xq, const RopeTables& rope_q, const torch::Tensor& q_pos,
@@ -180,8 +199,8 @@ torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& xq, const RopeT
     std::tie(q, k, v) = project_qkv(xq, rope_q, scale);
   } else {
     const auto B = x_all.size(0), T = x_all.size(1);
-    q = apply_rope(wq(xq).reshape({1, N, n_heads, head_dim}), rope_q, scale).transpose(1, 2);
-    k = apply_rope(wk(x_all).reshape({B, T, n_kv_heads, head_dim}), rope_all).transpose(1, 2);
+    q = apply_rope_heads(wq(xq).reshape({1, N, n_heads, head_dim}), rope_q, scale);
+    k = apply_rope_heads(wk(x_all).reshape({B, T, n_kv_heads, head_dim}), rope_all);
     v = wv(x_all).reshape({B, T, n_kv_heads, head_dim}).transpose(1, 2);
     if (n_kv_heads != n_heads) {
       k = k.repeat_interleave(n_heads / n_kv_heads, 1);

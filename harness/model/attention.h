@@ -68,6 +68,12 @@ class AttentionImpl : public torch::nn::Module {
   // three projections where the fused CPU kernels apply (fp32 CPU), else three.
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project_qkv(const torch::Tensor& x, const RopeTables& rope,
                                                                       double q_scale = 1.0);
+  // The math path: scores in fp32, + causal mask (+ ln g_j for key gating), softmax, P v
+  torch::Tensor forward_math(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
+                             AttentionGate mode);
+  // softmax of masked scores [B, H, T, T], then P v and the output projection
+  torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& masked_scores, const torch::Tensor& v);
+  torch::Tensor causal_;  // [1, 1, T, T]: 0 on and below the diagonal, -inf above (the last length used)
   // the key gate through SDPA: folded into an extra Q/K channel, or as a dense additive mask
   torch::Tensor sdpa_folded(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                             const torch::Tensor& gate);

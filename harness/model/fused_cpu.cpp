@@ -91,6 +91,24 @@ SB_KERNEL void swiglu_back_rows(const float* dy, const float* a, const float* b,
   }
 }
 
+// RoPE on one token's heads, written head-major: o[h * ho] = rotate(x[h * hx], angle) for h < H, each head's
+// channel pairs (2i, 2i+1) rotated by (c_i, s_i) (the tables, the softmax scale folded in). inverse: the transpose
+// rotation (c, -s), the backward.
+SB_KERNEL void rope_row(const float* x, int64_t hx, const float* c, const float* s, float* o, int64_t ho, int64_t H,
+                        int64_t half, bool inverse) {
+  const float sign = inverse ? -1.0f : 1.0f;
+  for (int64_t h = 0; h < H; ++h) {
+    const float* xi = x + h * hx;
+    float* oi = o + h * ho;
+#pragma omp simd
+    for (int64_t i = 0; i < half; ++i) {
+      const float a = xi[2 * i], b = xi[2 * i + 1], si = sign * s[i];
+      oi[2 * i] = a * c[i] - b * si;
+      oi[2 * i + 1] = a * si + b * c[i];
+    }
+  }
+}
+
 // Autograd functions take no undefined tensors: an absent residual or gate is passed as an empty tensor.
 const float* ptr_or_null(const torch::Tensor& t) { return t.numel() > 0 ? t.data_ptr<float>() : nullptr; }
 torch::Tensor or_empty(const torch::Tensor& t) { return t.defined() ? t : torch::empty({0}, torch::kFloat32); }
@@ -183,6 +201,44 @@ struct SwigluFn : public torch::autograd::Function<SwigluFn> {
   }
 };
 
+// x [B, T, H, D] (any strides, unit stride on D) -> [B, H, T, D] contiguous, rotated; c, s [T, D/2] contiguous.
+struct RopeFn : public torch::autograd::Function<RopeFn> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& c,
+                               const torch::Tensor& s) {
+    const int64_t B = x.size(0), T = x.size(1), H = x.size(2), D = x.size(3);
+    auto out = torch::empty({B, H, T, D}, x.options());
+    const float *xp = x.data_ptr<float>(), *cp = c.data_ptr<float>(), *sp = s.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const int64_t sb = x.stride(0), st = x.stride(1), sh = x.stride(2);
+    at::parallel_for(0, B * T, kGrain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t b = r / T, t = r % T;
+        rope_row(xp + b * sb + t * st, sh, cp + t * (D / 2), sp + t * (D / 2), op + (b * H * T + t) * D, T * D, H,
+                 D / 2, false);
+      }
+    });
+    ctx->save_for_backward({c, s});
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto &c = saved[0], &s = saved[1];
+    auto g = grads[0].contiguous();  // [B, H, T, D]
+    const int64_t B = g.size(0), H = g.size(1), T = g.size(2), D = g.size(3);
+    auto dx = torch::empty({B, T, H, D}, g.options());
+    const float *gp = g.data_ptr<float>(), *cp = c.data_ptr<float>(), *sp = s.data_ptr<float>();
+    float* dp = dx.data_ptr<float>();
+    at::parallel_for(0, B * T, kGrain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t b = r / T, t = r % T;
+        rope_row(gp + (b * H * T + t) * D, T * D, cp + t * (D / 2), sp + t * (D / 2), dp + r * H * D, D, H, D / 2,
+                 true);
+      }
+    });
+    return {dx, torch::Tensor(), torch::Tensor()};
+  }
+};
+
 bool fits(const torch::Tensor& t) {
   return !t.defined() || (t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous());
 }
@@ -210,6 +266,17 @@ torch::Tensor gated_residual_norm(const torch::Tensor& x, const torch::Tensor& a
     return NormFn::apply(a, w, x, or_empty(g), eps);
   auto y = composite_norm(a, w, eps);
   return x + (g.defined() ? g.unsqueeze(-1).to(y.scalar_type()) * y : y);
+}
+
+bool rope_applies(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  return g_enabled && x.defined() && x.dim() == 4 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+         x.stride(3) == 1 && x.size(3) % 2 == 0 && cos.dim() == 2 && cos.size(0) == x.size(1) &&
+         cos.size(1) * 2 == x.size(3) && fits(cos) && fits(sin) && cos.sizes() == sin.sizes();
+}
+
+torch::Tensor rope_heads(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  TORCH_CHECK(rope_applies(x, cos, sin), "fused::rope_heads: inputs it does not take (check rope_applies first)");
+  return RopeFn::apply(x, cos, sin);
 }
 
 torch::Tensor swiglu(const torch::Tensor& a, const torch::Tensor& b) {

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "harness/model/fused_cpu.h"
+
 namespace skipbench {
 
 RopeTables rope_tables(int64_t seq_len, int64_t head_dim, double theta, const torch::Device& device) {
@@ -25,6 +27,16 @@ torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& tables, doubl
   if (scale != 1.0) c = c * scale, s = s * scale;  // [T, D/2]: cheap next to x
   auto cis = torch::complex(c, s).reshape({TB, T, 1, D / 2});
   return torch::view_as_real(xc * cis).view({B, T, H, D}).to(x.scalar_type());
+}
+
+torch::Tensor apply_rope_heads(const torch::Tensor& x, const RopeTables& tables, double scale) {
+  const auto T = x.size(1);
+  auto c = tables.cos.slice(-2, 0, T), s = tables.sin.slice(-2, 0, T);
+  if (fused::rope_applies(x, c, s)) {
+    if (scale != 1.0) c = c * scale, s = s * scale;  // as apply_rope: the scale folded into the tables, in fp32
+    return fused::rope_heads(x, c, s);
+  }
+  return apply_rope(x, tables, scale).transpose(1, 2);
 }
 
 }  // namespace skipbench

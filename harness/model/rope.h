@@ -17,4 +17,8 @@ RopeTables rope_tables(int64_t seq_len, int64_t head_dim, double theta, const to
 // scale multiplies the result (folded into the rotation: no extra pass).
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& tables, double scale = 1.0);
 
+// The same, written head-major for attention: x [B, T, H, head_dim] -> [B, H, T, head_dim] (= apply_rope(...)
+// .transpose(1, 2) in value). On a CPU in fp32 one fused pass with a contiguous result (fused_cpu.h).
+torch::Tensor apply_rope_heads(const torch::Tensor& x, const RopeTables& tables, double scale = 1.0);
+
 }  // namespace skipbench
