@@ -193,6 +193,30 @@ TEST(OpTimer, CountsEveryOperatorWithSelfTimeOnlyWhileRecording) {
   EXPECT_NEAR(sum, j.at("total_ms_per_step").to_number<double>(), 1e-9);  // self times add up to the total
 }
 
+TEST(OpTimer, WithShapesSplitsAnOperatorByItsInputSizes) {
+  auto a = torch::randn({8, 4}), b = torch::randn({4, 3}), c = torch::randn({4, 5});
+  prof::OpTimer t;
+  t.start(/*with_shapes=*/true);
+  torch::mm(a, b);
+  torch::mm(a, b);
+  torch::mm(a, c);
+  t.stop();
+  std::map<std::string, double> calls;
+  for (const auto& r : t.to_json(1).at("ops").as_array())
+    calls[std::string(r.at("name").as_string())] = r.at("calls_per_step").to_number<double>();
+  EXPECT_EQ(calls["aten::mm [8,4] [4,3]"], 2.0);
+  EXPECT_EQ(calls["aten::mm [8,4] [4,5]"], 1.0);
+  EXPECT_EQ(calls.count("aten::mm"), 0u) << "no unsplit row when shapes are asked for";
+  t.start();  // and without: one row again
+  torch::mm(a, b);
+  torch::mm(a, c);
+  t.stop();
+  bool plain = false;
+  for (const auto& r : t.to_json(1).at("ops").as_array())
+    if (r.at("name").as_string() == "aten::mm") plain = r.at("calls_per_step").to_number<double>() == 2.0;
+  EXPECT_TRUE(plain);
+}
+
 TEST(CuptiTracer, RecordsKernelsOnAGpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: the CUPTI tracer needs a GPU and a driver";
   prof::CuptiTracer t;

@@ -60,7 +60,8 @@ def skipbench_step_times(a, variant, tmp, extra_env=None):
     path = os.path.join(tmp, f"sb-{variant}.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
-    subprocess.run([a.bin, "train", "--config", path, "--out", out], check=True, capture_output=True, text=True,
+    binary = (extra_env or {}).get("bin", a.bin)  # bin=PATH: another build (an A/B of two commits)
+    subprocess.run([binary, "train", "--config", path, "--out", out], check=True, capture_output=True, text=True,
                    env=env(a, extra_env))
     steps = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl")) if '"kind":"train"' in l]
     return [s["step_s"] for s in steps][a.warmup:]
@@ -84,13 +85,14 @@ def reference_step_times(a, variant, tmp, extra_env=None):
 def env(a, extra=None):
     e = dict(os.environ)
     e["OMP_NUM_THREADS"] = str(a.threads)
-    e.update({k: v for k, v in (extra or {}).items() if not k.startswith("set.")})
+    e.update({k: v for k, v in (extra or {}).items() if not k.startswith("set.") and k != "bin"})
     return e
 
 
 def parse_side(text):
     """NAME=reference|skipbench[:K=V,K=V]: another configuration measured in the same rounds (attribution).
-    K=V are environment variables; for skipbench, set.a.b=V overrides config key a.b (e.g. set.train.precision=bf16)."""
+    K=V are environment variables; for skipbench, set.a.b=V overrides config key a.b (e.g. set.train.precision=bf16)
+    and bin=PATH runs another skipbench binary (e.g. one built from an earlier commit: an A/B in the same rounds)."""
     name, rest = text.split("=", 1)
     kind, _, envs = rest.partition(":")
     if kind not in ("reference", "skipbench"):
@@ -112,7 +114,8 @@ def main():
                                                                    "as the released code) or key (the paper's)")
     ap.add_argument("--side", action="append", default=[],
                     help="NAME=reference|skipbench[:K=V,...]: another configuration in the same rounds, e.g. "
-                         "'sb-system-malloc=skipbench:SKIPBENCH_HOST_ALLOC=system' (repeatable)")
+                         "'sb-system-malloc=skipbench:SKIPBENCH_HOST_ALLOC=system' or 'old=skipbench:bin=/tmp/old/skipbench' "
+                         "(repeatable)")
     ap.add_argument("--json", default="")
     ap.add_argument("--results", default="", help="update this RESULTS.md section (e.g. benchmarks/RESULTS.md)")
     ap.add_argument("--label", default="", help="a name for this configuration in RESULTS.md")
