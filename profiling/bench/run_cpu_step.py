@@ -15,6 +15,7 @@ released query-indexed term, so both sides compute the same function (--attentio
 
 Usage: .venv/bin/python profiling/bench/run_cpu_step.py [--rounds 3] [--steps 10] [--warmup 3] [--threads 2]
          [--attention-impl math] [--json benchmarks/cpu_step.json] [--results benchmarks/RESULTS.md]
+       .venv/bin/python profiling/bench/run_cpu_step.py --from-json benchmarks/cpu_step.json --results benchmarks/RESULTS.md
 Needs the reference export: bash ci/gpu/fetch_reference.sh (after a fetch of github:tim-lawson/skip-middle).
 """
 import argparse
@@ -119,7 +120,13 @@ def main():
     ap.add_argument("--json", default="")
     ap.add_argument("--results", default="", help="update this RESULTS.md section (e.g. benchmarks/RESULTS.md)")
     ap.add_argument("--label", default="", help="a name for this configuration in RESULTS.md")
+    ap.add_argument("--from-json", default="", help="measure nothing: write --results from this saved --json document")
     a = ap.parse_args()
+    if a.from_json:
+        if not a.results:
+            sys.exit("run_cpu_step: --from-json needs --results (the RESULTS.md to update)")
+        write_results(json.load(open(a.from_json)), a.results, a.label)
+        return
     if not os.path.isfile(os.path.join(a.reference_dir, "projects/skip_middle/train/train.py")):
         sys.exit(f"run_cpu_step: no reference export at {a.reference_dir}: bash ci/gpu/fetch_reference.sh")
     variants = a.variants.split(",")
@@ -148,7 +155,8 @@ def main():
         summary[v]["ratio_median"] = statistics.median(ratios)
         summary[v]["ratio_min"], summary[v]["ratio_max"] = min(ratios), max(ratios)
     doc = {"schema": "skipbench.cpu_step", "date": datetime.date.today().isoformat(), "commit": commit,
-           "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "threads": a.threads,
+           "cpu": platform.processor() or platform.machine(), "cpu_model": cpu_model(), "cores": os.cpu_count(),
+           "threads": a.threads,
            "shape": SHAPE, "rounds": a.rounds, "warmup": a.warmup, "steps": a.steps,
            "attention_impl": a.attention_impl, "attention_gate": a.attention_gate,
            "sides": {name: {"kind": kind, "env": extra} for name, kind, extra in sides}, "summary": summary,
@@ -158,28 +166,45 @@ def main():
             json.dump(doc, f, indent=1)
     print(json.dumps(summary, indent=1))
     if a.results:
-        label = a.label or f"attention_impl {a.attention_impl}, gated attention_gate {a.attention_gate}"
-        device = f"CPU {os.cpu_count()} cores, {label}"
-        lines = [f"### Training step vs the released code: {device}", "",
-                 f"Commit `{commit}`, {doc['date']}; {SHAPE['n_layers']} layers, dim {SHAPE['dim']}, "
-                 f"{SHAPE['batch']} x {SHAPE['max_seq_len']} tokens per step, fp32, {a.threads} threads; median "
-                 f"step over {a.steps} steps after {a.warmup}, median over {a.rounds} interleaved rounds "
-                 f"(`python3 profiling/bench/run_cpu_step.py`).", "",
-                 "| variant | released code (tokens/s) | skipbench (tokens/s) | skipbench / released: median (min-max over rounds) |",
-                 "|---|---|---|---|"]
-        for v, s in summary.items():
-            lines.append(f"| {v} | {s['reference']:,.0f} | {s['skipbench']:,.0f} | {s['ratio_median']:.2f}x "
-                         f"({s['ratio_min']:.2f}-{s['ratio_max']:.2f}) |")
-        if len(sides) > 2:
-            lines += ["", "Other configurations in the same rounds (tokens/s, median over rounds):", "",
-                      "| configuration | side | environment / config | " + " | ".join(variants) + " |",
-                      "|---|---|---|" + "---|" * len(variants)]
-            for name, kind, extra in sides[2:]:
-                envs = ", ".join(f"`{k[4:] + '=' + v if k.startswith('set.') else k + '=' + v}`"
-                                 for k, v in extra.items()) or "-"
-                lines.append(f"| {name} | {kind} | {envs} | " +
-                             " | ".join(f"{summary[v][name]:,.0f}" for v in variants) + " |")
-        results_md.replace_section(a.results, "cpu-step", device, lines)
+        write_results(doc, a.results, a.label)
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def write_results(doc, results, label=""):
+    """The RESULTS.md section (between its cpu-step markers) from a measurement's JSON document."""
+    shape, summary, variants = doc["shape"], doc["summary"], list(doc["summary"])
+    label = label or f"attention_impl {doc['attention_impl']}, gated attention_gate {doc['attention_gate']}"
+    device = f"CPU {doc['cores']} cores, {label}"
+    lines = [f"### Training step vs the released code: {device}", "",
+             f"Commit `{doc['commit']}`, {doc['date']}, {doc.get('cpu_model', doc['cpu'])}; {shape['n_layers']} layers, "
+             f"dim {shape['dim']}, {shape['batch']} x {shape['max_seq_len']} tokens per step, fp32, {doc['threads']} "
+             f"threads; median step over {doc['steps']} steps after {doc['warmup']}, median over {doc['rounds']} "
+             f"interleaved rounds (`python3 profiling/bench/run_cpu_step.py`).", "",
+             "| variant | released code (tokens/s) | skipbench (tokens/s) | skipbench / released: median (min-max over rounds) |",
+             "|---|---|---|---|"]
+    for v, s in summary.items():
+        lines.append(f"| {v} | {s['reference']:,.0f} | {s['skipbench']:,.0f} | {s['ratio_median']:.2f}x "
+                     f"({s['ratio_min']:.2f}-{s['ratio_max']:.2f}) |")
+    others = [(n, d) for n, d in doc["sides"].items() if n not in ("reference", "skipbench")]
+    if others:
+        lines += ["", "Other configurations in the same rounds (tokens/s, median over rounds):", "",
+                  "| configuration | side | environment / config | " + " | ".join(variants) + " |",
+                  "|---|---|---|" + "---|" * len(variants)]
+        for name, d in others:
+            envs = ", ".join(f"`{k[4:] + '=' + v if k.startswith('set.') else k + '=' + v}`"
+                             for k, v in d["env"].items()) or "-"
+            lines.append(f"| {name} | {d['kind']} | {envs} | " +
+                         " | ".join(f"{summary[v][name]:,.0f}" for v in variants) + " |")
+    results_md.replace_section(results, "cpu-step", device, lines)
 
 
 if __name__ == "__main__":
