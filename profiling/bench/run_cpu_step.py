@@ -20,6 +20,7 @@ Needs the reference export: bash ci/gpu/fetch_reference.sh (after a fetch of git
 """
 import argparse
 import datetime
+import glob
 import json
 import os
 import platform
@@ -62,8 +63,7 @@ def skipbench_step_times(a, variant, tmp, extra_env=None):
     with open(path, "w") as f:
         json.dump(cfg, f)
     binary = (extra_env or {}).get("bin", a.bin)  # bin=PATH: another build (an A/B of two commits)
-    subprocess.run([binary, "train", "--config", path, "--out", out], check=True, capture_output=True, text=True,
-                   env=env(a, extra_env))
+    run_or_explain([binary, "train", "--config", path, "--out", out], env(a, extra_env))
     steps = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl")) if '"kind":"train"' in l]
     return [s["step_s"] for s in steps][a.warmup:]
 
@@ -76,11 +76,19 @@ def reference_step_times(a, variant, tmp, extra_env=None):
            "--vocab-size", str(SHAPE["vocab_size"]), "--max-seq-len", str(SHAPE["max_seq_len"]),
            "--device-batch-size", str(SHAPE["batch"]), "--batch-size", str(SHAPE["batch"]),
            "--tokens", "data/default/train_*.bin", "--warmup", str(a.warmup), "--steps", str(a.steps), "--out", out]
-    subprocess.run(cmd, check=True, capture_output=True, text=True, env=env(a, extra_env))
+    run_or_explain(cmd, env(a, extra_env))
     run = json.load(open(out))["runs"][0]
     if run.get("status") not in (None, "ok"):
         raise RuntimeError(f"reference {variant}: {run.get('status')}: {run.get('error')}")
     return run["step_s"]["all"]
+
+
+def run_or_explain(cmd, environment):
+    """Run a side's process; on failure exit with its command and the end of its output (not a bare traceback)."""
+    p = subprocess.run(cmd, capture_output=True, text=True, env=environment)
+    if p.returncode != 0:
+        tail = "\n".join((p.stdout + p.stderr).strip().splitlines()[-8:])
+        sys.exit(f"run_cpu_step: {' '.join(cmd[:3])} ... exited {p.returncode}:\n{tail}")
 
 
 def env(a, extra=None):
@@ -127,9 +135,14 @@ def main():
             sys.exit("run_cpu_step: --from-json needs --results (the RESULTS.md to update)")
         write_results(json.load(open(a.from_json)), a.results, a.label)
         return
+    if not glob.glob("data/default/train_*.bin"):
+        sys.exit("run_cpu_step: no data/default/train_*.bin: build the embedded data first (bash ci/default_data.sh build/skipbench)")
     if not os.path.isfile(os.path.join(a.reference_dir, "projects/skip_middle/train/train.py")):
         sys.exit(f"run_cpu_step: no reference export at {a.reference_dir}: bash ci/gpu/fetch_reference.sh")
     variants = a.variants.split(",")
+    for b in [a.bin] + [extra["bin"] for _, kind, extra in map(parse_side, a.side) if "bin" in extra]:
+        if not os.access(b, os.X_OK):
+            sys.exit(f"run_cpu_step: no skipbench binary at {b} (bash ci/build.sh, or --bin / bin= PATH)")
     commit = results_md.commit()  # at the start: the build being measured
     tokens = SHAPE["batch"] * SHAPE["max_seq_len"]
     fns = {"reference": reference_step_times, "skipbench": skipbench_step_times}
