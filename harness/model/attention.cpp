@@ -160,10 +160,8 @@ torch::Tensor AttentionImpl::sdpa_masked(const torch::Tensor& q, const torch::Te
 torch::Tensor AttentionImpl::forward_math(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                                        AttentionGate mode) {
   const auto T = x.size(1);
-  auto [q, k, v] = project_qkv(x, rope, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // q / sqrt(hd)
-  auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32);
-  if (gate.defined() && mode == AttentionGate::key)  // in place: the product's backward needs q and k, not the scores
-    return attend(x, scores.add_(attention_mask(T, gate, mode, x.device())), v);
+  auto [scores, v] = scaled_scores(x, rope);
+  if (gate.defined() && mode == AttentionGate::key) return attend(x, scores.add_(attention_mask(T, gate, mode, x.device())), v);
   // none, or reference: its query-indexed term ln g_i is constant along each softmax row and cancels, so it is
   // left out (the same function; its gradient is exactly 0 instead of rounding noise), and the causal mask is
   // a constant without a gradient, made once per length (no per-layer mask, no reductions in the backward)
@@ -172,6 +170,12 @@ torch::Tensor AttentionImpl::forward_math(const torch::Tensor& x, const RopeTabl
   return attend(x, scores.add_(causal_), v);
 }
 
+std::pair<torch::Tensor, torch::Tensor> AttentionImpl::scaled_scores(const torch::Tensor& x, const RopeTables& rope) {
+  auto [q, k, v] = project_qkv(x, rope, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // q / sqrt(hd)
+  return {torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32), v};
+}
+
+// Masks are added in place: the product's backward needs q and k, not the scores.
 torch::Tensor AttentionImpl::attend(const torch::Tensor& x, const torch::Tensor& masked_scores, const torch::Tensor& v) {
   auto probs = torch::softmax(masked_scores, -1);
   if (keep_probs) last_probs = probs.detach();
@@ -180,10 +184,8 @@ torch::Tensor AttentionImpl::attend(const torch::Tensor& x, const torch::Tensor&
 }
 
 torch::Tensor AttentionImpl::forward_masked(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& mask) {
-  auto [q, k, v] = project_qkv(x, rope, 1.0 / std::sqrt(static_cast<double>(head_dim)));  // q / sqrt(hd)
-  auto scores = torch::matmul(q, k.transpose(-2, -1)).to(torch::kFloat32);
-  scores.add_(mask);  // in place: the product's backward needs q and k, not the scores
-  return attend(x, scores, v);
+  auto [scores, v] = scaled_scores(x, rope);
+  return attend(x, scores.add_(mask), v);
 }
 
 torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& xq, const RopeTables& rope_q, const torch::Tensor& q_pos,

@@ -71,6 +71,8 @@ class AttentionImpl : public torch::nn::Module {
   // The math path: scores in fp32, + causal mask (+ ln g_j for key gating), softmax, P v
   torch::Tensor forward_math(const torch::Tensor& x, const RopeTables& rope, const torch::Tensor& gate,
                              AttentionGate mode);
+  // q k^T / sqrt(hd) in fp32 [B, H, T, T], and v
+  std::pair<torch::Tensor, torch::Tensor> scaled_scores(const torch::Tensor& x, const RopeTables& rope);
   // softmax of masked scores [B, H, T, T], then P v and the output projection
   torch::Tensor attend(const torch::Tensor& x, const torch::Tensor& masked_scores, const torch::Tensor& v);
   torch::Tensor causal_;  // [1, 1, T, T]: 0 on and below the diagonal, -inf above (the last length used)
