@@ -140,13 +140,13 @@ def main():
     if not os.path.isfile(os.path.join(a.reference_dir, "projects/skip_middle/train/train.py")):
         sys.exit(f"run_cpu_step: no reference export at {a.reference_dir}: bash ci/gpu/fetch_reference.sh")
     variants = a.variants.split(",")
-    for b in [a.bin] + [extra["bin"] for _, kind, extra in map(parse_side, a.side) if "bin" in extra]:
-        if not os.access(b, os.X_OK):
-            sys.exit(f"run_cpu_step: no skipbench binary at {b} (bash ci/build.sh, or --bin / bin= PATH)")
     commit = results_md.commit()  # at the start: the build being measured
     tokens = SHAPE["batch"] * SHAPE["max_seq_len"]
     fns = {"reference": reference_step_times, "skipbench": skipbench_step_times}
     sides = [("reference", "reference", {}), ("skipbench", "skipbench", {})] + [parse_side(x) for x in a.side]
+    for b in [a.bin] + [extra["bin"] for _, _, extra in sides if "bin" in extra]:
+        if not os.access(b, os.X_OK):
+            sys.exit(f"run_cpu_step: no skipbench binary at {b} (bash ci/build.sh, or --bin / bin= PATH)")
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(a.rounds):
